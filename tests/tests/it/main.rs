@@ -1,0 +1,4 @@
+//! End-to-end tests. One binary, modules per area, so the workspace links tests once.
+
+mod entities;
+mod migrations;

@@ -1,0 +1,82 @@
+//! The schema applies, rolls back and re-applies cleanly on both backends.
+
+use conturs_tests::{Backend, TestDatabase};
+use migration::{Migrator, MigratorTrait, SchemaManager};
+
+const TABLES: [&str; 13] = [
+    "portals",
+    "oauth_tokens",
+    "companies",
+    "contacts",
+    "deals",
+    "associations",
+    "sync_cursors",
+    "models",
+    "scores",
+    "score_history",
+    "job_runs",
+    "job_events",
+    "webhook_events",
+];
+
+async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
+    let manager = SchemaManager::new(&db.conn);
+    let mut found = Vec::new();
+    for table in TABLES {
+        if manager.has_table(table).await.expect("has_table") {
+            found.push(table);
+        }
+    }
+    found
+}
+
+async fn up_down_up(backend: Backend) {
+    let db = TestDatabase::empty(backend).await.expect("test database");
+    assert!(existing_tables(&db).await.is_empty());
+
+    Migrator::up(&db.conn, None).await.expect("first up");
+    assert_eq!(existing_tables(&db).await, TABLES.to_vec());
+    let applied = Migrator::get_applied_migrations(&db.conn)
+        .await
+        .expect("status");
+    assert_eq!(applied.len(), Migrator::migrations().len());
+
+    // One step back removes only the newest migration's table.
+    Migrator::down(&db.conn, Some(1)).await.expect("down one");
+    let tables = existing_tables(&db).await;
+    assert!(!tables.contains(&"webhook_events"));
+    assert!(tables.contains(&"job_runs"));
+
+    Migrator::down(&db.conn, None).await.expect("down all");
+    assert!(
+        existing_tables(&db).await.is_empty(),
+        "down must remove every table"
+    );
+    assert!(
+        Migrator::get_applied_migrations(&db.conn)
+            .await
+            .expect("status")
+            .is_empty()
+    );
+
+    Migrator::up(&db.conn, None).await.expect("second up");
+    assert_eq!(existing_tables(&db).await, TABLES.to_vec());
+    // Up again with nothing pending is a no-op, as the release phase runs it on every deploy.
+    Migrator::up(&db.conn, None).await.expect("idempotent up");
+    assert!(
+        Migrator::get_pending_migrations(&db.conn)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn migrations_up_down_up_on_sqlite() {
+    up_down_up(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn migrations_up_down_up_on_postgres() {
+    up_down_up(Backend::Postgres).await;
+}
