@@ -1,4 +1,5 @@
 //! End-to-end tests. One binary, modules per area, so the workspace links tests once.
 
+mod api_health;
 mod entities;
 mod migrations;
