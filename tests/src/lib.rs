@@ -7,6 +7,8 @@
 
 pub mod app;
 pub mod database;
+pub mod redis_ns;
 
 pub use app::{TestApp, spawn_app};
 pub use database::{Backend, TestDatabase};
+pub use redis_ns::TestRedis;

@@ -2,4 +2,6 @@
 
 mod api_health;
 mod entities;
+mod ledger;
 mod migrations;
+mod queue;

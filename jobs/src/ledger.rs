@@ -1,0 +1,388 @@
+//! The progress ledger and outbox (DESIGN §3).
+//!
+//! A run's row is written before its job reaches the queue, so a job acknowledged to a caller
+//! exists even if the queue loses it; the reconciler re-enqueues such rows. Every transition is
+//! stamped on the row and appended to the run's event timeline, which the API streams and the
+//! board draws. Handlers never write here directly: the ledger layer records attempts and
+//! outcomes, and [`crate::progress::Progress`] records phases and counts.
+
+use chrono::{DateTime, Utc};
+use entity::{JobStatus, JobType, Lane, job_events, job_runs};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, DatabaseConnection,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// How long a running job's heartbeat keeps other workers from taking it over. Running jobs
+/// beat every few seconds (`runtime::JOB_HEARTBEAT`), so only a dead worker's job expires.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Why the ledger could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("job ledger database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("job run {0} does not exist")]
+    UnknownRun(Uuid),
+}
+
+/// A job about to be enqueued.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Chosen by the caller (UUIDv7), because the job payload carries it.
+    pub id: Uuid,
+    pub portal_id: i64,
+    pub job_type: JobType,
+    pub lane: Lane,
+    pub payload: Value,
+    pub max_attempts: i32,
+    pub idempotency_key: Option<String>,
+    pub parent_id: Option<Uuid>,
+}
+
+/// What a worker should do with a delivered job, decided before the handler runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptDecision {
+    /// Run it; this is attempt number `attempt` (1-based).
+    Run { attempt: i32 },
+    /// Already finished (a redelivery after success or cancellation): acknowledge and skip.
+    Skip { status: JobStatus },
+    /// Another worker is running it and its heartbeat is fresh (a duplicate delivery).
+    Busy,
+    /// Delivered more times than allowed, for example because it keeps killing its worker:
+    /// it has been moved to the dead list.
+    Exhausted { attempts: i32 },
+}
+
+/// How an attempt ended badly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// needs_reconnect, missing_scopes, rate_limited, transient, invalid, internal…
+    pub kind: String,
+    pub message: String,
+    /// Retrying could succeed (the queue will deliver it again).
+    pub retryable: bool,
+}
+
+/// Reads and writes job runs and their events.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    db: DatabaseConnection,
+}
+
+impl Ledger {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Writes the outbox row (status `pending`) and its first event, atomically.
+    pub async fn record(&self, new: NewRun) -> Result<job_runs::Model, LedgerError> {
+        let now = Utc::now();
+        let id = new.id;
+        let txn = platform::db::begin_write(&self.db).await?;
+        let run = job_runs::ActiveModel {
+            id: Set(id),
+            portal_id: Set(new.portal_id),
+            job_type: Set(new.job_type),
+            lane: Set(new.lane),
+            status: Set(JobStatus::Pending),
+            payload: Set(new.payload),
+            attempts: Set(0),
+            max_attempts: Set(new.max_attempts),
+            phase: Set(None),
+            done: Set(0),
+            total: Set(None),
+            rate: Set(None),
+            eta_seconds: Set(None),
+            last_error: Set(None),
+            error_kind: Set(None),
+            idempotency_key: Set(new.idempotency_key),
+            queue_task_id: Set(None),
+            worker: Set(None),
+            parent_id: Set(new.parent_id),
+            created_at: Set(now),
+            started_at: Set(None),
+            finished_at: Set(None),
+            updated_at: Set(now),
+            heartbeat_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        insert_event(&txn, &run, now, "enqueued", "accepted and recorded", None).await?;
+        txn.commit().await?;
+        Ok(run)
+    }
+
+    /// The queue accepted the job.
+    pub async fn mark_queued(&self, run_id: Uuid) -> Result<(), LedgerError> {
+        job_runs::Entity::update_many()
+            .col_expr(job_runs::Column::Status, Expr::value(JobStatus::Queued))
+            .col_expr(job_runs::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(job_runs::Column::Id.eq(run_id))
+            .filter(job_runs::Column::Status.eq(JobStatus::Pending))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Called when a worker receives the job: counts the attempt and decides whether to run it.
+    pub async fn start_attempt(
+        &self,
+        run_id: Uuid,
+        worker: &str,
+    ) -> Result<AttemptDecision, LedgerError> {
+        let txn = platform::db::begin_write(&self.db).await?;
+        let run = job_runs::Entity::find_by_id(run_id)
+            .one(&txn)
+            .await?
+            .ok_or(LedgerError::UnknownRun(run_id))?;
+        if run.status.is_terminal() {
+            return Ok(AttemptDecision::Skip { status: run.status });
+        }
+        let now = Utc::now();
+        let lease_expired = run
+            .heartbeat_at
+            .is_none_or(|beat| now - beat > chrono::Duration::from_std(LEASE).unwrap_or_default());
+        if run.status == JobStatus::Running && !lease_expired {
+            return Ok(AttemptDecision::Busy);
+        }
+        let attempt = run.attempts + 1;
+        if attempt > run.max_attempts {
+            let message = format!(
+                "delivered {attempt} times, more than its {} allowed attempts \
+                 (a previous attempt may have crashed its worker)",
+                run.max_attempts
+            );
+            let mut active: job_runs::ActiveModel = run.clone().into();
+            active.status = Set(JobStatus::Dead);
+            active.error_kind = Set(Some("exhausted".into()));
+            active.last_error = Set(Some(message.clone()));
+            active.finished_at = Set(Some(now));
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+            insert_event(&txn, &run, now, "dead", &message, None).await?;
+            txn.commit().await?;
+            return Ok(AttemptDecision::Exhausted {
+                attempts: run.attempts,
+            });
+        }
+        let mut active: job_runs::ActiveModel = run.clone().into();
+        active.status = Set(JobStatus::Running);
+        active.attempts = Set(attempt);
+        active.worker = Set(Some(worker.to_owned()));
+        active.started_at = Set(Some(run.started_at.unwrap_or(now)));
+        active.heartbeat_at = Set(Some(now));
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
+        insert_event(
+            &txn,
+            &run,
+            now,
+            "started",
+            &format!("attempt {attempt} of {} on {worker}", run.max_attempts),
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(AttemptDecision::Run { attempt })
+    }
+
+    /// Proves the worker running `run_id` is alive, extending its lease.
+    pub async fn heartbeat(&self, run_id: Uuid) -> Result<(), LedgerError> {
+        job_runs::Entity::update_many()
+            .col_expr(job_runs::Column::HeartbeatAt, Expr::value(Utc::now()))
+            .filter(job_runs::Column::Id.eq(run_id))
+            .filter(job_runs::Column::Status.eq(JobStatus::Running))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Records progress within the current phase; rate and ETA come from the caller's clock.
+    pub async fn progress(&self, update: &ProgressUpdate) -> Result<(), LedgerError> {
+        let now = Utc::now();
+        job_runs::Entity::update_many()
+            .col_expr(job_runs::Column::Phase, Expr::value(update.phase.clone()))
+            .col_expr(job_runs::Column::Done, Expr::value(update.done))
+            .col_expr(job_runs::Column::Total, Expr::value(update.total))
+            .col_expr(job_runs::Column::Rate, Expr::value(update.rate))
+            .col_expr(
+                job_runs::Column::EtaSeconds,
+                Expr::value(update.eta_seconds),
+            )
+            .col_expr(job_runs::Column::HeartbeatAt, Expr::value(now))
+            .col_expr(job_runs::Column::UpdatedAt, Expr::value(now))
+            .filter(job_runs::Column::Id.eq(update.run_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends an event to a run's timeline (phase changes, retries, operator actions).
+    pub async fn event(
+        &self,
+        run_id: Uuid,
+        kind: &str,
+        message: &str,
+        data: Option<Value>,
+    ) -> Result<(), LedgerError> {
+        let run = self.get(run_id).await?;
+        insert_event(&self.db, &run, Utc::now(), kind, message, data).await?;
+        Ok(())
+    }
+
+    /// The attempt finished its work.
+    pub async fn succeed(&self, run_id: Uuid) -> Result<(), LedgerError> {
+        self.finish(run_id, JobStatus::Succeeded, None, "succeeded", "finished")
+            .await
+    }
+
+    /// The attempt failed; the run waits for its next attempt, or ends failed or dead.
+    pub async fn fail(&self, run_id: Uuid, failure: &Failure) -> Result<JobStatus, LedgerError> {
+        let run = self.get(run_id).await?;
+        let status = if !failure.retryable {
+            JobStatus::Failed
+        } else if run.attempts >= run.max_attempts {
+            JobStatus::Dead
+        } else {
+            JobStatus::Retrying
+        };
+        let kind = match status {
+            JobStatus::Retrying => "retry",
+            JobStatus::Dead => "dead",
+            _ => "failed",
+        };
+        let message = match status {
+            JobStatus::Retrying => format!(
+                "attempt {} failed ({}): {}; will retry",
+                run.attempts, failure.kind, failure.message
+            ),
+            JobStatus::Dead => format!(
+                "attempt {} of {} failed ({}): {}; out of attempts",
+                run.attempts, run.max_attempts, failure.kind, failure.message
+            ),
+            _ => format!("failed permanently ({}): {}", failure.kind, failure.message),
+        };
+        self.finish(run_id, status, Some(failure), kind, &message)
+            .await?;
+        Ok(status)
+    }
+
+    /// Cancels a run that has not finished; returns whether it was cancelled.
+    pub async fn cancel(&self, run_id: Uuid, reason: &str) -> Result<bool, LedgerError> {
+        let run = self.get(run_id).await?;
+        if run.status.is_terminal() {
+            return Ok(false);
+        }
+        self.finish(run_id, JobStatus::Cancelled, None, "cancelled", reason)
+            .await?;
+        Ok(true)
+    }
+
+    async fn finish(
+        &self,
+        run_id: Uuid,
+        status: JobStatus,
+        failure: Option<&Failure>,
+        event_kind: &str,
+        message: &str,
+    ) -> Result<(), LedgerError> {
+        let txn = platform::db::begin_write(&self.db).await?;
+        let run = job_runs::Entity::find_by_id(run_id)
+            .one(&txn)
+            .await?
+            .ok_or(LedgerError::UnknownRun(run_id))?;
+        let now = Utc::now();
+        let mut active: job_runs::ActiveModel = run.clone().into();
+        active.status = Set(status);
+        active.updated_at = Set(now);
+        if status.is_terminal() {
+            active.finished_at = Set(Some(now));
+            active.eta_seconds = Set(None);
+        }
+        if let Some(failure) = failure {
+            active.last_error = Set(Some(failure.message.clone()));
+            active.error_kind = Set(Some(failure.kind.clone()));
+        }
+        active.update(&txn).await?;
+        insert_event(&txn, &run, now, event_kind, message, None).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, run_id: Uuid) -> Result<job_runs::Model, LedgerError> {
+        job_runs::Entity::find_by_id(run_id)
+            .one(&self.db)
+            .await?
+            .ok_or(LedgerError::UnknownRun(run_id))
+    }
+
+    /// A run's events, oldest first.
+    pub async fn timeline(&self, run_id: Uuid) -> Result<Vec<job_events::Model>, LedgerError> {
+        Ok(job_events::Entity::find()
+            .filter(job_events::Column::JobRunId.eq(run_id))
+            .order_by_asc(job_events::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Runs that should be in the queue but may not be: recorded but never queued, or queued
+    /// and untouched since `stale_before`. The reconciler checks these against the backend.
+    pub async fn unfinished_since(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<job_runs::Model>, LedgerError> {
+        Ok(job_runs::Entity::find()
+            .filter(job_runs::Column::Status.is_in([
+                JobStatus::Pending,
+                JobStatus::Queued,
+                JobStatus::Retrying,
+            ]))
+            .filter(job_runs::Column::UpdatedAt.lt(stale_before))
+            .order_by_asc(job_runs::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// One progress report from a handler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressUpdate {
+    pub run_id: Uuid,
+    pub phase: String,
+    pub done: i64,
+    pub total: Option<i64>,
+    pub rate: Option<f64>,
+    pub eta_seconds: Option<f64>,
+}
+
+async fn insert_event<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    run: &job_runs::Model,
+    at: DateTime<Utc>,
+    kind: &str,
+    message: &str,
+    data: Option<Value>,
+) -> Result<(), DbErr> {
+    job_events::ActiveModel {
+        id: NotSet,
+        job_run_id: Set(run.id),
+        portal_id: Set(run.portal_id),
+        at: Set(at),
+        kind: Set(kind.to_owned()),
+        message: Set(message.to_owned()),
+        data: Set(data),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! Conturs' jobs: typed payloads, their handlers, the progress ledger and the queue wiring
+//! shared by the worker, the clock and the API (DESIGN §3).
+
+pub mod errors;
+pub mod ledger;
+pub mod payload;
+pub mod progress;
+pub mod queue;
+pub mod runtime;
+
+pub use errors::JobError;
+pub use ledger::{AttemptDecision, Failure, Ledger, LedgerError, NewRun};
+pub use progress::Progress;
+pub use queue::{EnqueueOptions, Queue, QueueBackend, QueueError, QueueSettings};

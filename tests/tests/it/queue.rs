@@ -1,0 +1,243 @@
+//! One behavioural suite for every queue backend (like River's driver tests): delivery, retries,
+//! the dead list, permanent errors and coalescing, run on Redis and on the embedded SQLite queue.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apalis::prelude::Monitor;
+use chrono::Utc;
+use conturs_tests::{Backend, TestDatabase, TestRedis};
+use entity::{JobStatus, Lane, PortalStatus, portals};
+use jobs::payload::ScoreContact;
+use jobs::runtime::{WorkerOptions, register};
+use jobs::{EnqueueOptions, JobError, Ledger, Queue, QueueBackend, QueueSettings};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use serde_json::json;
+use uuid::Uuid;
+
+const PORTAL: i64 = 777;
+
+/// Which queue backend a suite run uses.
+#[derive(Debug, Clone, Copy)]
+enum QueueKind {
+    Redis,
+    Sqlite,
+}
+
+struct Harness {
+    queue: Queue,
+    _db: TestDatabase,
+    _redis: Option<TestRedis>,
+}
+
+async fn harness(kind: QueueKind) -> Harness {
+    let db = TestDatabase::migrated(Backend::Sqlite)
+        .await
+        .expect("database");
+    let now = Utc::now();
+    portals::ActiveModel {
+        id: Set(PORTAL),
+        hub_domain: Set(None),
+        status: Set(PortalStatus::Ready),
+        status_reason: Set(None),
+        scopes: Set(json!([])),
+        account_id: Set(None),
+        active_model_version: Set(None),
+        connected_at: Set(now),
+        disconnected_at: Set(None),
+        last_full_sync_at: Set(None),
+        last_incremental_sync_at: Set(None),
+        sync_watermark: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&db.conn)
+    .await
+    .expect("portal");
+    let (backend, redis, namespace) = match kind {
+        QueueKind::Redis => {
+            let redis = TestRedis::new();
+            let backend = QueueBackend::redis(&redis.url).await.expect("redis");
+            let namespace = redis.namespace.clone();
+            (backend, Some(redis), namespace)
+        }
+        QueueKind::Sqlite => (
+            QueueBackend::sqlite(&db.conn).await.expect("sqlite queue"),
+            None,
+            format!("test-{}", Uuid::new_v4().simple()),
+        ),
+    };
+    let settings = QueueSettings {
+        namespace,
+        poll_interval: Duration::from_millis(50),
+        heartbeat: Duration::from_secs(1),
+        missed_heartbeats: 3,
+    };
+    Harness {
+        queue: Queue::new(backend, settings, Ledger::new(db.conn.clone())),
+        _db: db,
+        _redis: redis,
+    }
+}
+
+/// Test behaviour encoded in the job: `contact_ids[0]` failures before success,
+/// `contact_ids[1]` = 1 for a permanent error.
+fn behaviour(fail_times: i64, permanent: bool) -> Vec<i64> {
+    vec![fail_times, i64::from(permanent)]
+}
+
+type Calls = Arc<Mutex<HashMap<Uuid, u32>>>;
+
+fn start_workers(queue: &Queue, calls: Calls) -> tokio::task::JoinHandle<()> {
+    let handler = move |job: ScoreContact, _progress: jobs::Progress| {
+        let calls = calls.clone();
+        async move {
+            let attempt = {
+                let mut calls = calls.lock().expect("lock");
+                let count = calls.entry(job.run_id).or_insert(0);
+                *count += 1;
+                *count
+            };
+            let fail_times = job.contact_ids.first().copied().unwrap_or(0);
+            let permanent = job.contact_ids.get(1) == Some(&1);
+            if permanent {
+                return Err(JobError::permanent("invalid", "bad data"));
+            }
+            if i64::from(attempt) <= fail_times {
+                return Err(JobError::Retryable {
+                    kind: "transient",
+                    message: format!("failure {attempt}"),
+                    after: Some(Duration::from_millis(50)),
+                });
+            }
+            Ok(())
+        }
+    };
+    let mut monitor = Monitor::new().should_restart(|_, _| true);
+    for lane in [Lane::Realtime, Lane::Bulk] {
+        monitor = register(
+            monitor,
+            queue,
+            WorkerOptions {
+                name: format!("test-{lane:?}-{}", Uuid::new_v4().simple()),
+                concurrency: 8,
+                lane,
+            },
+            handler.clone(),
+        );
+    }
+    tokio::spawn(async move {
+        let _ = monitor.run().await;
+    })
+}
+
+async fn enqueue(queue: &Queue, contact_ids: Vec<i64>, key: Option<&str>) -> Uuid {
+    queue
+        .enqueue(
+            |run_id| ScoreContact {
+                run_id,
+                portal_id: PORTAL,
+                contact_ids,
+                lane: Lane::Realtime,
+            },
+            EnqueueOptions {
+                idempotency_key: key.map(str::to_owned),
+                ..EnqueueOptions::default()
+            },
+        )
+        .await
+        .expect("enqueue")
+        .run_id
+}
+
+async fn wait_for_status(ledger: &Ledger, run_id: Uuid, status: JobStatus) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = ledger.get(run_id).await.expect("run");
+        if run.status == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "run {run_id} stuck in {:?} (wanted {status:?}): {:?}",
+            run.status,
+            run.last_error
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn conformance(kind: QueueKind) {
+    let h = harness(kind).await;
+    let ledger = h.queue.ledger().clone();
+    let calls: Calls = Arc::default();
+    let workers = start_workers(&h.queue, calls.clone());
+
+    // Delivery: every job runs exactly once.
+    let mut ok_runs = Vec::new();
+    for _ in 0..20 {
+        ok_runs.push(enqueue(&h.queue, behaviour(0, false), None).await);
+    }
+    // Retries: two transient failures, then success on attempt 3.
+    let flaky = enqueue(&h.queue, behaviour(2, false), None).await;
+    // Dead list: fails more often than its 5 attempts allow.
+    let doomed = enqueue(&h.queue, behaviour(99, false), None).await;
+    // Permanent error: one attempt only.
+    let invalid = enqueue(&h.queue, behaviour(0, true), None).await;
+
+    for run in &ok_runs {
+        wait_for_status(&ledger, *run, JobStatus::Succeeded).await;
+    }
+    wait_for_status(&ledger, flaky, JobStatus::Succeeded).await;
+    wait_for_status(&ledger, doomed, JobStatus::Dead).await;
+    wait_for_status(&ledger, invalid, JobStatus::Failed).await;
+    // Let any stray duplicate delivery show itself before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let calls = calls.lock().expect("lock").clone();
+    for run in &ok_runs {
+        assert_eq!(calls.get(run), Some(&1), "{kind:?}: delivered once");
+    }
+    assert_eq!(
+        calls.get(&flaky),
+        Some(&3),
+        "{kind:?}: retried until success"
+    );
+    assert_eq!(
+        calls.get(&doomed),
+        Some(&5),
+        "{kind:?}: bounded by max attempts"
+    );
+    assert_eq!(
+        calls.get(&invalid),
+        Some(&1),
+        "{kind:?}: permanent errors are not retried"
+    );
+
+    let flaky_run = ledger.get(flaky).await.expect("run");
+    assert_eq!(flaky_run.attempts, 3);
+    let dead = ledger.get(doomed).await.expect("run");
+    assert_eq!(dead.attempts, 5);
+    assert_eq!(dead.last_error.as_deref(), Some("failure 5"));
+    let kinds: Vec<String> = ledger
+        .timeline(doomed)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "retry").count(), 4);
+    assert_eq!(kinds.last().map(String::as_str), Some("dead"));
+    workers.abort();
+}
+
+#[tokio::test]
+async fn conformance_on_redis() {
+    conformance(QueueKind::Redis).await;
+}
+
+#[tokio::test]
+async fn conformance_on_sqlite() {
+    conformance(QueueKind::Sqlite).await;
+}
