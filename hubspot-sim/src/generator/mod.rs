@@ -16,6 +16,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 pub use icp::{Department, Seniority};
+pub use records::iso_millis;
 pub use truth::{CompanyTruth, ContactTruth, GroundTruth, auc};
 
 use icp::{CompanyLatent, ContactLatent};
@@ -541,3 +542,8 @@ fn weighted_sample(
 
 #[cfg(test)]
 mod tests;
+
+/// HubSpot `industry` enum values the generator uses (for the simulator's property schema).
+pub fn industry_values() -> impl Iterator<Item = &'static str> {
+    INDUSTRIES.iter().map(|industry| industry.value)
+}

@@ -1,0 +1,134 @@
+//! Shared state of one simulator instance (no globals: many simulators can run in one process).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::config::SimConfig;
+use crate::faults::FaultState;
+use crate::generator::{GeneratorConfig, GeneratorError};
+use crate::ratelimit::RollingLimiter;
+use crate::stats::{Stats, StatsSnapshot};
+use crate::store::Portal;
+use crate::tokens::{TokenKind, TokenStore, now_ms};
+use crate::webhooks::WebhookHub;
+
+/// One portal plus its live fault knobs.
+#[derive(Debug)]
+pub struct PortalState {
+    pub id: u64,
+    data: RwLock<Portal>,
+    faults: Mutex<FaultState>,
+}
+
+impl PortalState {
+    pub fn read(&self) -> RwLockReadGuard<'_, Portal> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Portal> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultState> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Everything a request handler may touch.
+#[derive(Debug)]
+pub struct SimState {
+    pub config: SimConfig,
+    portals: RwLock<BTreeMap<u64, Arc<PortalState>>>,
+    next_portal_id: AtomicU64,
+    pub tokens: Mutex<TokenStore>,
+    /// Burst budget per (app or private app, portal).
+    pub burst: RollingLimiter<(TokenKind, u64)>,
+    /// Search budget per portal.
+    pub search: RollingLimiter<u64>,
+    pub stats: Mutex<Stats>,
+    pub webhooks: Arc<WebhookHub>,
+}
+
+/// HubSpot portal ids are 7–9 digit numbers.
+const FIRST_PORTAL_ID: u64 = 20_000_001;
+
+impl SimState {
+    pub fn new(config: SimConfig, webhooks: Arc<WebhookHub>) -> Self {
+        Self {
+            config,
+            portals: RwLock::new(BTreeMap::new()),
+            next_portal_id: AtomicU64::new(FIRST_PORTAL_ID),
+            tokens: Mutex::new(TokenStore::default()),
+            burst: RollingLimiter::default(),
+            search: RollingLimiter::default(),
+            stats: Mutex::new(Stats::default()),
+            webhooks,
+        }
+    }
+
+    pub fn tokens(&self) -> MutexGuard<'_, TokenStore> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stats(&self) -> MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn portal(&self, id: u64) -> Option<Arc<PortalState>> {
+        self.portals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    pub fn portal_ids(&self) -> Vec<u64> {
+        self.portals
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// Generates and registers a portal; returns its id.
+    pub fn create_portal(&self, generator: &GeneratorConfig) -> Result<u64, GeneratorError> {
+        let id = self.next_portal_id.fetch_add(1, Ordering::Relaxed);
+        let portal = Portal::generated(id, generator, now_ms())?;
+        let state = Arc::new(PortalState {
+            id,
+            data: RwLock::new(portal),
+            faults: Mutex::new(FaultState::default()),
+        });
+        self.portals
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, state);
+        Ok(id)
+    }
+
+    pub fn snapshot_stats(&self) -> StatsSnapshot {
+        let stats = self.stats();
+        let mut portals = stats.portals.clone();
+        for (id, portal_stats) in portals.iter_mut() {
+            let peak = [
+                TokenKind::PrivateApp,
+                TokenKind::OAuth {
+                    app_id: self.config.app_id,
+                },
+            ]
+            .into_iter()
+            .map(|kind| self.burst.peak(&(kind, *id)))
+            .max()
+            .unwrap_or(0);
+            portal_stats.peak_window_requests = peak;
+        }
+        StatsSnapshot {
+            requests: portals.values().map(|p| p.requests).sum(),
+            rate_limited: portals.values().map(|p| p.rate_limited).sum(),
+            portals,
+            webhooks: self.webhooks.stats(),
+        }
+    }
+}
