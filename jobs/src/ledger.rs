@@ -333,8 +333,8 @@ impl Ledger {
             .await?)
     }
 
-    /// Runs that should be in the queue but may not be: recorded but never queued, or queued
-    /// and untouched since `stale_before`. The reconciler checks these against the backend.
+    /// Unfinished runs untouched since `stale_before`, oldest first: what the reconciler puts
+    /// back when the queue may have lost them.
     pub async fn unfinished_since(
         &self,
         stale_before: DateTime<Utc>,

@@ -6,6 +6,7 @@ pub mod ledger;
 pub mod payload;
 pub mod progress;
 pub mod queue;
+pub mod reconciler;
 pub mod runtime;
 
 pub use errors::JobError;

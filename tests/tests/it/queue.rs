@@ -241,3 +241,109 @@ async fn conformance_on_redis() {
 async fn conformance_on_sqlite() {
     conformance(QueueKind::Sqlite).await;
 }
+
+/// Redis restarted without persistence: every queued job is gone from Redis, but the ledger
+/// still has them, and the reconciler puts them back.
+#[tokio::test]
+async fn reconciler_restores_jobs_after_redis_loses_its_data() {
+    let h = harness(QueueKind::Redis).await;
+    let ledger = h.queue.ledger().clone();
+    let mut reconciler = jobs::reconciler::Reconciler::new(h.queue.clone());
+    // The first pass plants the epoch; nothing is queued yet.
+    reconciler.run_once().await.expect("first pass");
+    let report = reconciler.run_once().await.expect("steady pass");
+    assert!(!report.queue_data_lost);
+    assert_eq!(report.requeued, 0);
+
+    let mut runs = Vec::new();
+    for _ in 0..25 {
+        runs.push(enqueue(&h.queue, behaviour(0, false), None).await);
+    }
+    // Simulate the restart: this test's keys vanish (a private namespace; never FLUSHALL).
+    let redis = h._redis.as_ref().expect("redis harness");
+    delete_namespace(redis).await;
+
+    let report = reconciler.run_once().await.expect("pass after loss");
+    assert!(report.queue_data_lost, "the lost epoch must be noticed");
+    assert_eq!(report.requeued, 25);
+
+    let calls: Calls = Arc::default();
+    let workers = start_workers(&h.queue, calls.clone());
+    for run in &runs {
+        wait_for_status(&ledger, *run, JobStatus::Succeeded).await;
+    }
+    let calls = calls.lock().expect("lock").clone();
+    for run in &runs {
+        assert_eq!(calls.get(run), Some(&1), "restored job runs exactly once");
+    }
+    workers.abort();
+}
+
+async fn delete_namespace(redis: &TestRedis) {
+    use futures::StreamExt as _;
+    let mut conn = redis.connection().await;
+    let pattern = format!("*{}*", redis.namespace);
+    let keys: Vec<String> = {
+        let mut scan = redis::AsyncCommands::scan_match::<_, String>(&mut conn, &pattern)
+            .await
+            .expect("scan");
+        let mut keys = Vec::new();
+        while let Some(key) = scan.next().await {
+            keys.push(key.expect("key"));
+        }
+        keys
+    };
+    assert!(!keys.is_empty(), "the queue must have written keys");
+    let _: () = redis::AsyncCommands::del(&mut conn, keys)
+        .await
+        .expect("del");
+}
+
+/// The enqueuer died between writing the ledger row and pushing: the reconciler pushes it.
+#[tokio::test]
+async fn reconciler_pushes_stranded_pending_runs_on_sqlite() {
+    let h = harness(QueueKind::Sqlite).await;
+    let ledger = h.queue.ledger().clone();
+    let run_id = Uuid::now_v7();
+    let job = ScoreContact {
+        run_id,
+        portal_id: PORTAL,
+        contact_ids: behaviour(0, false),
+        lane: Lane::Bulk,
+    };
+    ledger
+        .record(jobs::NewRun {
+            id: run_id,
+            portal_id: PORTAL,
+            job_type: entity::JobType::ScoreContact,
+            lane: Lane::Bulk,
+            payload: serde_json::to_value(&job).expect("json"),
+            max_attempts: 3,
+            idempotency_key: None,
+            parent_id: None,
+        })
+        .await
+        .expect("record");
+    let mut reconciler = jobs::reconciler::Reconciler::new(h.queue.clone());
+    assert_eq!(
+        reconciler.run_once().await.expect("pass").requeued,
+        0,
+        "too young"
+    );
+
+    // Age the row past the stranding threshold.
+    let old = Utc::now() - chrono::Duration::minutes(5);
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entity::job_runs::Entity::update_many()
+        .col_expr(entity::job_runs::Column::UpdatedAt, Expr::value(old))
+        .filter(entity::job_runs::Column::Id.eq(run_id))
+        .exec(ledger.db())
+        .await
+        .expect("age");
+    assert_eq!(reconciler.run_once().await.expect("pass").requeued, 1);
+
+    let calls: Calls = Arc::default();
+    let workers = start_workers(&h.queue, calls.clone());
+    wait_for_status(&ledger, run_id, JobStatus::Succeeded).await;
+    workers.abort();
+}
