@@ -275,7 +275,7 @@ impl PortalClient {
         };
         let pause = match remaining {
             0 => Duration::from_secs(1),
-            1 | 2 => Duration::from_millis(250),
+            1 => Duration::from_millis(200),
             _ => return,
         };
         tracing::debug!(
