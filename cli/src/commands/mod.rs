@@ -1,0 +1,3 @@
+//! One module per `conturs` subcommand.
+
+pub mod eval;

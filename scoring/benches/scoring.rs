@@ -1,0 +1,245 @@
+//! Scoring benchmarks on simulator-generated portals (run in release):
+//! `CARGO_TARGET_DIR=/work/target-scoring cargo bench -p scoring --bench scoring`
+//!
+//! Measures training time (10k, 100k, 1M contacts), batch and single-contact scoring throughput
+//! on one core, model memory, and model AUC/lift against the ground-truth ceiling. Writes the
+//! results to `scoring/BENCHMARKS.md` (or the path in `BENCH_OUT`). `BENCH_SIZES=10000,100000`
+//! limits the sizes.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use scoring::TrainConfig;
+use scoring::crm::{ContactModel, ContactTraining, contact_dataset, train_contacts};
+
+struct SizeResult {
+    contacts: usize,
+    scorable: usize,
+    closed_won: usize,
+    generate: Duration,
+    facts: Duration,
+    dataset: Duration,
+    train: Duration,
+    batch_encode_and_score_per_s: f64,
+    batch_score_encoded_per_s: f64,
+    single_score_per_s: f64,
+    single_explain_per_s: f64,
+    single_latency_us: f64,
+    model_bytes: usize,
+    json_bytes: usize,
+    calibration_points: usize,
+    kind: String,
+}
+
+struct QualityResult {
+    seed: u64,
+    closed_won_target: usize,
+    closed_won: usize,
+    model_auc: f64,
+    ceiling_auc: f64,
+    lift: f64,
+    evaluated: usize,
+}
+
+fn per_second(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+fn measure_size(contacts: usize) -> SizeResult {
+    let started = Instant::now();
+    let portal = support::generate_portal(1, contacts, None);
+    let generate = started.elapsed();
+    let started = Instant::now();
+    let fixture = support::fixture_of(&portal);
+    let facts = started.elapsed();
+    drop(portal);
+    let started = Instant::now();
+    let data = contact_dataset(fixture.labeled());
+    let dataset = started.elapsed();
+    let started = Instant::now();
+    let model: ContactModel =
+        match train_contacts(&data, &TrainConfig::default()).expect("training") {
+            ContactTraining::Trained(model) => *model,
+            ContactTraining::NotEnoughData(status) => panic!("{status}"),
+        };
+    let train = started.elapsed();
+
+    // Batch: encode the dataset (each distinct value once) and score every row.
+    let started = Instant::now();
+    let scores = model.score_dataset(&data);
+    let batch_elapsed = started.elapsed();
+    black_box(&scores);
+
+    // Batch on pre-encoded rows: the pure model cost.
+    let rows: Vec<usize> = (0..data.dataset.len()).collect();
+    let encoded = model.model().encoder.encode_dataset(&data.dataset, &rows);
+    let repeats = (2_000_000 / rows.len().max(1)).max(1);
+    let started = Instant::now();
+    let mut checksum = 0u64;
+    for _ in 0..repeats {
+        for row in 0..encoded.len() {
+            let score = model
+                .model()
+                .score_encoded(encoded.row_columns(row), encoded.row_values(row));
+            checksum = checksum.wrapping_add(u64::from(score.score));
+        }
+    }
+    let encoded_elapsed = started.elapsed();
+    black_box(checksum);
+
+    // Single contact from facts (title parsing, normalised look-ups, calibration search).
+    let sample: Vec<&scoring::crm::ContactFacts> = data
+        .input_index
+        .iter()
+        .take(200_000)
+        .map(|&i| &fixture.facts[i])
+        .collect();
+    let mut scratch = model.scratch();
+    let started = Instant::now();
+    for facts in &sample {
+        black_box(model.fit_score(facts, &mut scratch).ok());
+    }
+    let single_elapsed = started.elapsed();
+    let explain_sample = &sample[..sample.len().min(50_000)];
+    let started = Instant::now();
+    for facts in explain_sample {
+        black_box(model.score(facts));
+    }
+    let explain_elapsed = started.elapsed();
+
+    let json = model.to_json().expect("serialises");
+    SizeResult {
+        contacts,
+        scorable: data.dataset.len(),
+        closed_won: fixture.closed_won_companies,
+        generate,
+        facts,
+        dataset,
+        train,
+        batch_encode_and_score_per_s: per_second(rows.len(), batch_elapsed),
+        batch_score_encoded_per_s: per_second(rows.len() * repeats, encoded_elapsed),
+        single_score_per_s: per_second(sample.len(), single_elapsed),
+        single_explain_per_s: per_second(explain_sample.len(), explain_elapsed),
+        single_latency_us: single_elapsed.as_secs_f64() * 1e6 / sample.len() as f64,
+        model_bytes: model.model().memory_bytes(),
+        json_bytes: json.len(),
+        calibration_points: model.model().calibration.points(),
+        kind: format!("{:?}", model.model().kind),
+    }
+}
+
+fn measure_quality(seed: u64, closed_won: usize) -> QualityResult {
+    let fixture = support::fixture(seed, 10_000, Some(closed_won));
+    let quality = support::quality(&fixture, &TrainConfig::default());
+    QualityResult {
+        seed,
+        closed_won_target: closed_won,
+        closed_won: quality.closed_won_companies,
+        model_auc: quality.model_auc,
+        ceiling_auc: quality.ceiling_auc,
+        lift: quality.lift_top_decile,
+        evaluated: quality.evaluated,
+    }
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    let out_path = std::env::var("BENCH_OUT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md").to_string());
+
+    let mut size_results = Vec::new();
+    for &contacts in &sizes {
+        eprintln!("measuring {contacts} contacts…");
+        let result = measure_size(contacts);
+        eprintln!(
+            "  train {:.2}s, batch {:.0}/s, encoded {:.0}/s, single {:.0}/s",
+            result.train.as_secs_f64(),
+            result.batch_encode_and_score_per_s,
+            result.batch_score_encoded_per_s,
+            result.single_score_per_s
+        );
+        size_results.push(result);
+    }
+    let mut quality_results = Vec::new();
+    for closed_won in [300, 30] {
+        for seed in 1..=3 {
+            eprintln!("quality: seed {seed}, {closed_won} closed-won…");
+            quality_results.push(measure_quality(seed, closed_won));
+        }
+    }
+
+    let mut report = String::new();
+    let _ = writeln!(report, "# Scoring benchmarks (`scoring` crate)\n");
+    let _ = writeln!(
+        report,
+        "Produced by `cargo bench -p scoring --bench scoring` (release, one thread; the machine has 2 shared cores).\n\
+         Portals come from `hubspot_sim::generator` (seed 1, default ~3% closed-won companies). \
+         Training includes encoder fitting, the leakage guard, α selection by 3-fold grouped CV, \
+         the final fit (unlabeled rows subsampled to 30k training rows), calibration and explanation tables.\n"
+    );
+    let _ = writeln!(
+        report,
+        "| contacts | scorable | closed-won cos | generate | facts from properties | dataset build | **train** | batch encode+score /s | batch pre-encoded /s | single (from facts) /s | single latency | single + explanation /s | model memory | JSON | calibration points | model |"
+    );
+    let _ = writeln!(
+        report,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    for r in &size_results {
+        let _ = writeln!(
+            report,
+            "| {} | {} | {} | {:.2} s | {:.2} s | {:.2} s | **{:.2} s** | {:.2} M | {:.1} M | {:.2} M | {:.2} µs | {:.0} k | {:.0} KiB | {:.0} KiB | {} | {} |",
+            r.contacts,
+            r.scorable,
+            r.closed_won,
+            r.generate.as_secs_f64(),
+            r.facts.as_secs_f64(),
+            r.dataset.as_secs_f64(),
+            r.train.as_secs_f64(),
+            r.batch_encode_and_score_per_s / 1e6,
+            r.batch_score_encoded_per_s / 1e6,
+            r.single_score_per_s / 1e6,
+            r.single_latency_us,
+            r.single_explain_per_s / 1e3,
+            r.model_bytes as f64 / 1024.0,
+            r.json_bytes as f64 / 1024.0,
+            r.calibration_points,
+            r.kind,
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\n## Ranking quality vs the ground-truth ceiling (10k contacts)\n\n\
+         AUC of the model's raw score against `future_outcome` (future buyers among non-customers), next to \
+         the true propensity's AUC on the same scorable contacts (the ceiling).\n"
+    );
+    let _ = writeln!(
+        report,
+        "| seed | closed-won (target) | closed-won (actual) | contacts evaluated | model AUC | ceiling AUC | gap | top-decile lift |"
+    );
+    let _ = writeln!(report, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for q in &quality_results {
+        let _ = writeln!(
+            report,
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.2}× |",
+            q.seed,
+            q.closed_won_target,
+            q.closed_won,
+            q.evaluated,
+            q.model_auc,
+            q.ceiling_auc,
+            q.ceiling_auc - q.model_auc,
+            q.lift
+        );
+    }
+    std::fs::write(&out_path, &report).expect("write BENCHMARKS.md");
+    print!("{report}");
+    eprintln!("wrote {out_path}");
+}

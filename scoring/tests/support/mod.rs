@@ -1,0 +1,166 @@
+//! Turns a generated HubSpot portal into scoring inputs, the way the pipeline does.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use hubspot_sim::generator::{GeneratedPortal, GeneratorConfig, generate};
+use scoring::crm::{
+    CompanyFacts, ContactFacts, ContactTraining, DealFacts, LabeledContact, company_label,
+    contact_dataset, train_contacts,
+};
+use scoring::{Label, TrainConfig};
+
+/// A portal's contacts as facts, with labels from deals and the hidden truth alongside.
+pub struct Fixture {
+    pub facts: Vec<ContactFacts>,
+    pub company_ids: Vec<Option<u64>>,
+    pub labels: Vec<(Label, Option<i64>)>,
+    pub propensity: Vec<f64>,
+    pub future_outcome: Vec<Option<bool>>,
+    pub ceiling_auc: f64,
+    pub closed_won_companies: usize,
+}
+
+impl Fixture {
+    pub fn labeled(&self) -> Vec<LabeledContact<'_>> {
+        self.facts
+            .iter()
+            .zip(&self.company_ids)
+            .zip(&self.labels)
+            .map(
+                |((facts, company_id), (label, label_time))| LabeledContact {
+                    facts,
+                    company_id: *company_id,
+                    label: *label,
+                    label_time: *label_time,
+                },
+            )
+            .collect()
+    }
+}
+
+pub fn generate_portal(seed: u64, contacts: usize, closed_won: Option<usize>) -> GeneratedPortal {
+    let mut config = GeneratorConfig::new(seed, contacts);
+    config.closed_won_companies = closed_won;
+    generate(&config).expect("valid generator config")
+}
+
+pub fn fixture(seed: u64, contacts: usize, closed_won: Option<usize>) -> Fixture {
+    fixture_of(&generate_portal(seed, contacts, closed_won))
+}
+
+pub fn fixture_of(portal: &GeneratedPortal) -> Fixture {
+    let companies: HashMap<u64, CompanyFacts> = portal
+        .companies
+        .iter()
+        .map(|record| {
+            (
+                record.id,
+                CompanyFacts::from_hubspot_properties(&record.properties),
+            )
+        })
+        .collect();
+    let deals: HashMap<u64, DealFacts> = portal
+        .deals
+        .iter()
+        .map(|record| {
+            (
+                record.id,
+                DealFacts::from_hubspot_properties(&record.properties),
+            )
+        })
+        .collect();
+    let mut deals_of_company: HashMap<u64, Vec<DealFacts>> = HashMap::new();
+    for (deal, company) in &portal.deal_company {
+        deals_of_company
+            .entry(*company)
+            .or_default()
+            .push(deals[deal]);
+    }
+    let company_labels: HashMap<u64, (Label, Option<i64>)> = deals_of_company
+        .iter()
+        .map(|(company, deals)| (*company, company_label(deals)))
+        .collect();
+    let closed_won_companies = company_labels
+        .values()
+        .filter(|(label, _)| *label == Label::Positive)
+        .count();
+    let company_of: HashMap<u64, u64> = portal.contact_company.iter().copied().collect();
+    let mut fixture = Fixture {
+        facts: Vec::with_capacity(portal.contacts.len()),
+        company_ids: Vec::with_capacity(portal.contacts.len()),
+        labels: Vec::with_capacity(portal.contacts.len()),
+        propensity: Vec::with_capacity(portal.contacts.len()),
+        future_outcome: Vec::with_capacity(portal.contacts.len()),
+        ceiling_auc: portal.ground_truth.ceiling_auc().expect("ceiling defined"),
+        closed_won_companies,
+    };
+    for contact in &portal.contacts {
+        let company_id = company_of.get(&contact.id).copied();
+        let company = company_id.and_then(|id| companies.get(&id).cloned());
+        fixture.facts.push(ContactFacts::from_hubspot_properties(
+            &contact.properties,
+            company,
+        ));
+        fixture.company_ids.push(company_id);
+        fixture.labels.push(
+            company_id
+                .and_then(|id| company_labels.get(&id).copied())
+                .unwrap_or((Label::Unlabeled, None)),
+        );
+        let truth = portal
+            .ground_truth
+            .contact(contact.id)
+            .expect("truth for every contact");
+        fixture.propensity.push(truth.propensity);
+        fixture.future_outcome.push(truth.future_outcome);
+    }
+    fixture
+}
+
+/// Model AUC and the truth's AUC on the same contacts: scorable, with a future outcome.
+pub struct Quality {
+    pub model_auc: f64,
+    pub ceiling_auc: f64,
+    pub generator_ceiling_auc: f64,
+    pub lift_top_decile: f64,
+    pub positives: usize,
+    pub closed_won_companies: usize,
+    pub evaluated: usize,
+}
+
+pub fn quality(fixture: &Fixture, config: &TrainConfig) -> Quality {
+    let data = contact_dataset(fixture.labeled());
+    let ContactTraining::Trained(model) = train_contacts(&data, config).expect("training succeeds")
+    else {
+        panic!(
+            "expected a model with {} closed-won companies",
+            fixture.closed_won_companies
+        )
+    };
+    let scores = model.score_dataset(&data);
+    let mut model_scored = Vec::new();
+    let mut truth_scored = Vec::new();
+    for (row, &input) in data.input_index.iter().enumerate() {
+        if let Some(outcome) = fixture.future_outcome[input] {
+            model_scored.push((scores[row].raw, outcome));
+            truth_scored.push((fixture.propensity[input], outcome));
+        }
+    }
+    let raw: Vec<f64> = model_scored.iter().map(|s| s.0).collect();
+    let outcomes: Vec<bool> = model_scored.iter().map(|s| s.1).collect();
+    Quality {
+        model_auc: scoring::metrics::auc(&raw, &outcomes).expect("both classes"),
+        ceiling_auc: scoring::metrics::auc(
+            &truth_scored.iter().map(|s| s.0).collect::<Vec<_>>(),
+            &outcomes,
+        )
+        .expect("both classes"),
+        generator_ceiling_auc: fixture.ceiling_auc,
+        lift_top_decile: scoring::metrics::lift_at(&raw, &outcomes, 0.1).expect("positives"),
+        positives: outcomes.iter().filter(|o| **o).count(),
+        closed_won_companies: fixture.closed_won_companies,
+        evaluated: outcomes.len(),
+    }
+}
