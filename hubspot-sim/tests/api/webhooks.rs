@@ -15,17 +15,35 @@ struct Receiver {
     url: String,
     received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
     attempts: Arc<AtomicUsize>,
+    peak_in_flight: Arc<AtomicUsize>,
 }
 
 async fn receiver(fail_first: usize) -> Receiver {
+    slow_receiver(fail_first, Duration::ZERO).await
+}
+
+/// Like `receiver`, but each request takes `delay`; tracks the most requests in flight.
+async fn slow_receiver(fail_first: usize, delay: Duration) -> Receiver {
     let received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
     let attempts = Arc::new(AtomicUsize::new(0));
-    let (store, count) = (received.clone(), attempts.clone());
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak_in_flight = Arc::new(AtomicUsize::new(0));
+    let (store, count, current, peak) = (
+        received.clone(),
+        attempts.clone(),
+        in_flight.clone(),
+        peak_in_flight.clone(),
+    );
     let app = axum::Router::new().route(
         "/hook",
         axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let (store, count) = (store.clone(), count.clone());
+            let (store, count, current, peak) =
+                (store.clone(), count.clone(), current.clone(), peak.clone());
             async move {
+                let now = current.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                current.fetch_sub(1, Ordering::SeqCst);
                 if count.fetch_add(1, Ordering::SeqCst) < fail_first {
                     return StatusCode::INTERNAL_SERVER_ERROR;
                 }
@@ -43,6 +61,7 @@ async fn receiver(fail_first: usize) -> Receiver {
         url,
         received,
         attempts,
+        peak_in_flight,
     }
 }
 
@@ -242,4 +261,95 @@ async fn settings_and_subscriptions_api() {
         .await
         .expect("sent");
     assert_eq!(bad.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn at_most_ten_requests_in_flight_per_portal() {
+    let hook = slow_receiver(0, Duration::from_millis(150)).await;
+    let t = spawn_with(5, |c| c.webhooks.batch_window = Duration::from_millis(300)).await;
+    t.sim
+        .subscribe_webhooks(&hook.url, &[("contact.creation", None)]);
+    for i in 0..1_500 {
+        t.sim
+            .create_record(
+                t.portal,
+                ObjectType::Contacts,
+                &[("email", &format!("c{i}@x.io"))],
+                None,
+            )
+            .expect("created");
+    }
+    let events = wait_for(&hook, 1_500).await;
+    assert_eq!(events.len(), 1_500);
+    assert_eq!(
+        hook.peak_in_flight.load(Ordering::SeqCst),
+        10,
+        "15 batches, 10 at a time"
+    );
+    assert!(hook.received.lock().expect("lock").len() >= 15);
+}
+
+#[tokio::test]
+async fn slow_receivers_time_out_and_count_as_failures() {
+    let hook = slow_receiver(0, Duration::from_millis(400)).await;
+    let t = spawn_with(5, |c| {
+        c.webhooks.timeout = Duration::from_millis(100);
+        c.webhooks.max_retries = 1;
+        c.webhooks.retry_delay_scale = 0.0001;
+    })
+    .await;
+    t.sim
+        .subscribe_webhooks(&hook.url, &[("contact.creation", None)]);
+    t.sim
+        .create_record(
+            t.portal,
+            ObjectType::Contacts,
+            &[("email", "slow@x.io")],
+            None,
+        )
+        .expect("created");
+    for _ in 0..100 {
+        if t.sim.stats().webhooks.given_up == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let stats = t.sim.stats().webhooks;
+    assert_eq!(
+        (stats.failures, stats.given_up, stats.deliveries),
+        (2, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn reorder_knob_shuffles_events_within_a_batch() {
+    let hook = receiver(0).await;
+    let t = spawn_with(5, |c| {
+        c.webhooks.reorder = true;
+        c.webhooks.batch_window = Duration::from_millis(200);
+    })
+    .await;
+    t.sim
+        .subscribe_webhooks(&hook.url, &[("contact.creation", None)]);
+    for i in 0..60 {
+        t.sim
+            .create_record(
+                t.portal,
+                ObjectType::Contacts,
+                &[("email", &format!("r{i}@x.io"))],
+                None,
+            )
+            .expect("created");
+    }
+    let events = wait_for(&hook, 60).await;
+    let ids: Vec<u64> = events
+        .iter()
+        .filter_map(|e| e["eventId"].as_u64())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_ne!(
+        ids, sorted,
+        "60 events arriving in creation order after a shuffle is practically impossible"
+    );
 }

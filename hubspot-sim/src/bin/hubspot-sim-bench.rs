@@ -1,0 +1,226 @@
+//! Measures the simulator: sustained requests/s under a concurrent load client, and resident
+//! memory for generated portals. Appends a Markdown section to the file given by `--out`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hubspot_sim::generator::GeneratorConfig;
+use hubspot_sim::{SimConfig, Simulator};
+
+/// Builds the i-th request of a workload.
+type MakeRequest = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Markdown file to append results to.
+    #[arg(long, global = true)]
+    out: Option<std::path::PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Requests/s with rate limits lifted (what the simulator itself can serve).
+    Throughput {
+        #[arg(long, default_value_t = 100_000)]
+        contacts: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// Resident memory after starting a simulator with a portal of this size, and start time.
+    Memory {
+        #[arg(long)]
+        contacts: usize,
+    },
+    /// Time and memory of `generator::generate` alone (the `BTreeMap` records the scoring tests use).
+    Generate {
+        #[arg(long)]
+        contacts: usize,
+    },
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let report = match cli.command {
+        Command::Throughput {
+            contacts,
+            concurrency,
+            seconds,
+        } => throughput(contacts, concurrency, seconds).await?,
+        Command::Memory { contacts } => memory(contacts).await?,
+        Command::Generate { contacts } => generate(contacts)?,
+    };
+    print!("{report}");
+    if let Some(path) = cli.out {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .context("opening --out")?;
+        file.write_all(report.as_bytes())?;
+    }
+    Ok(())
+}
+
+async fn memory(contacts: usize) -> anyhow::Result<String> {
+    let before = rss_mib();
+    let started = Instant::now();
+    let mut config = SimConfig::new("bench", "bench-secret");
+    config.contacts = contacts;
+    let sim = Simulator::start(config).await.context("starting")?;
+    let elapsed = started.elapsed();
+    let after = rss_mib();
+    let (records, blob_bytes) = {
+        let portal = sim.state().portal(sim.portal_id()).context("portal")?;
+        let data = portal.read();
+        (
+            data.contacts.len() + data.companies.len() + data.deals.len(),
+            data.contacts.blob_bytes() + data.companies.blob_bytes() + data.deals.blob_bytes(),
+        )
+    };
+    sim.shutdown().await;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "| memory | {contacts} contacts | {records} records | start (generate + load) {:.2} s | RSS {:.0} MiB (process before: {:.0} MiB) | property blobs {:.0} MiB |",
+        elapsed.as_secs_f64(),
+        after,
+        before,
+        blob_bytes as f64 / 1_048_576.0
+    )?;
+    Ok(out)
+}
+
+async fn throughput(contacts: usize, concurrency: usize, seconds: u64) -> anyhow::Result<String> {
+    let mut config = SimConfig::new("bench", "bench-secret");
+    config.contacts = contacts;
+    config.limits.oauth_per_window = u32::MAX;
+    let sim = Simulator::start(config).await.context("starting")?;
+    let token = sim.issue_tokens(sim.portal_id())?.access_token;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let base = sim.base_url();
+    let mut lines = String::new();
+    let batch_ids: Vec<serde_json::Value> = (0..100)
+        .map(|i| serde_json::json!({"id": (hubspot_sim::generator::CONTACT_ID_BASE + i).to_string()}))
+        .collect();
+    let batch_body = serde_json::json!({"properties": ["email", "jobtitle", "lifecyclestage"], "inputs": batch_ids});
+    let workloads: [(&str, MakeRequest); 3] = [
+        ("GET one contact", {
+            let base = base.clone();
+            Arc::new(move |c: &reqwest::Client, i: u64| {
+                c.get(format!(
+                    "{base}/crm/v3/objects/contacts/{}",
+                    hubspot_sim::generator::CONTACT_ID_BASE + i % 1000
+                ))
+            })
+        }),
+        ("GET list page (limit=100, 3 properties)", {
+            let base = base.clone();
+            Arc::new(move |c: &reqwest::Client, _| {
+                c.get(format!("{base}/crm/v3/objects/contacts?limit=100&properties=email,jobtitle,lifecyclestage"))
+            })
+        }),
+        ("POST batch/read (100 ids)", {
+            let base = base.clone();
+            let body = batch_body.clone();
+            Arc::new(move |c: &reqwest::Client, _| {
+                c.post(format!("{base}/crm/v3/objects/contacts/batch/read"))
+                    .json(&body)
+            })
+        }),
+    ];
+    for (name, make) in workloads {
+        let done = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        for w in 0..concurrency {
+            let (client, token, make, done, failed) = (
+                client.clone(),
+                token.clone(),
+                make.clone(),
+                done.clone(),
+                failed.clone(),
+            );
+            workers.push(tokio::spawn(async move {
+                let mut i = w as u64;
+                while Instant::now() < deadline {
+                    let ok = match make(&client, i).bearer_auth(&token).send().await {
+                        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    if ok {
+                        done.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed)
+                    };
+                    i += concurrency as u64;
+                }
+            }));
+        }
+        for worker in workers {
+            worker.await?;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let ok = done.load(Ordering::Relaxed);
+        writeln!(
+            lines,
+            "| throughput | {name} | {contacts} contacts | {concurrency} concurrent | {ok} ok, {} failed in {elapsed:.1} s | **{:.0} req/s** |",
+            failed.load(Ordering::Relaxed),
+            ok as f64 / elapsed
+        )?;
+    }
+    let stats = sim.stats();
+    writeln!(
+        lines,
+        "| throughput | total served (stats endpoint) | {} requests | | | |",
+        stats.requests
+    )?;
+    sim.shutdown().await;
+    Ok(lines)
+}
+
+fn generate(contacts: usize) -> anyhow::Result<String> {
+    let before = rss_mib();
+    let started = Instant::now();
+    let portal = hubspot_sim::generator::generate(&GeneratorConfig::new(1, contacts))?;
+    let elapsed = started.elapsed();
+    let after = rss_mib();
+    let mut out = String::new();
+    writeln!(
+        out,
+        "| generate | {contacts} contacts | {} companies, {} deals | {:.2} s | RSS {:.0} MiB (before: {:.0} MiB) | ceiling AUC {:.3} |",
+        portal.companies.len(),
+        portal.deals.len(),
+        elapsed.as_secs_f64(),
+        after,
+        before,
+        portal.ground_truth.ceiling_auc().unwrap_or(f64::NAN)
+    )?;
+    Ok(out)
+}
