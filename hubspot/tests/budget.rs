@@ -191,3 +191,51 @@ async fn two_clients_sharing_redis_stay_under_110_per_10s() {
     );
     assert!(pages.load(Ordering::SeqCst) >= 100);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_goes_ahead_of_saturating_bulk_work() {
+    let prefix = unique_prefix();
+    let p = BudgetPolicy {
+        requests_per_window: 20,
+        window: Duration::from_secs(1),
+        realtime_burst: 6,
+        bulk_burst: 2,
+        search_per_second: 4,
+    };
+    let bulk_budget = RateBudget::shared(p, RedisGcra::new(redis().await, prefix.clone())).unwrap();
+    let realtime_budget = RateBudget::shared(p, RedisGcra::new(redis().await, prefix)).unwrap();
+    let bulk_admitted = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (budget, admitted, stop) = (bulk_budget.clone(), bulk_admitted.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                budget.acquire(3, LimitKind::Api, Lane::Bulk).await.unwrap();
+                admitted.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for _ in 0..3 {
+        let before = bulk_admitted.load(Ordering::SeqCst);
+        realtime_budget
+            .acquire(3, LimitKind::Api, Lane::Realtime)
+            .await
+            .unwrap();
+        let overtaken_by = bulk_admitted.load(Ordering::SeqCst) - before;
+        assert!(
+            overtaken_by <= 1,
+            "realtime waited behind {overtaken_by} bulk requests"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        bulk_admitted.load(Ordering::SeqCst) >= 10,
+        "bulk was saturating the budget"
+    );
+}

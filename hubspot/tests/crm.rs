@@ -457,3 +457,45 @@ async fn missing_scopes_are_reported_as_such() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn legacy_numbered_paths_work_too() {
+    let sim = start_sim(250, |c| c.limits.oauth_per_window = 1_000_000).await;
+    let mut config = client_config(&sim);
+    config.api_version = hubspot::HubSpotApiVersion::Legacy;
+    let client = HubSpotClient::new(
+        config,
+        hubspot::RateBudget::local(generous_policy()).unwrap(),
+        Arc::new(InMemoryTokenStore::new()),
+        hubspot::oauth::RefreshCoordination::Local,
+    )
+    .unwrap();
+    let portal = client.portal(connect(&client).await.unwrap(), Lane::Bulk);
+    let ids: Vec<String> = portal
+        .list_all(ObjectType::Contacts, ListRequest::default())
+        .map_ok(|r| r.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 250);
+    let read = portal
+        .batch_read(ObjectType::Contacts, &ids, &[])
+        .await
+        .unwrap();
+    assert_eq!(read.objects.len(), 250);
+    let links = portal
+        .batch_read_associations(ObjectType::Contacts, ObjectType::Companies, &ids)
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 250);
+    assert!(links.iter().any(|l| !l.to_ids.is_empty()));
+    let stats = sim.stats();
+    assert!(
+        stats.portals[&portal.portal_id()]
+            .requests_by_endpoint
+            .keys()
+            .all(|k| k.contains("/crm/v3/") || k.contains("/crm/v4/")),
+        "{:?}",
+        stats.portals[&portal.portal_id()].requests_by_endpoint
+    );
+}

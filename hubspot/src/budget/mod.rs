@@ -32,7 +32,8 @@ enum Backend {
     Local(Arc<LocalGcra>),
     Shared {
         redis: RedisGcra,
-        front: Arc<DefaultKeyedRateLimiter<(u64, LimitKind)>>,
+        /// Keyed per lane too, so this process's bulk work never queues realtime work locally.
+        front: Arc<DefaultKeyedRateLimiter<(u64, LimitKind, Lane)>>,
     },
 }
 
@@ -88,7 +89,7 @@ impl RateBudget {
         if let Backend::Shared { front, .. } = &self.backend
             && kind == LimitKind::Api
         {
-            front.until_key_ready(&(portal, kind)).await;
+            front.until_key_ready(&(portal, kind, lane)).await;
         }
         loop {
             let wait = match &self.backend {
