@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod associations;
+mod cli;
 mod faults;
 mod oauth;
 mod objects;

@@ -351,3 +351,57 @@ async fn private_app_token_is_a_static_bearer_with_daily_headers() {
         "no daily headers for OAuth"
     );
 }
+
+#[tokio::test]
+async fn introspect_and_revoke_accept_both_field_names() {
+    let t = spawn(5).await;
+    let pair = t.sim.issue_tokens(t.portal).expect("portal");
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let http = t.http.clone();
+        let url = t.url(path);
+        async move { http.post(url).form(&form).send().await.expect("sent") }
+    };
+    let client = || {
+        vec![
+            ("client_id", CLIENT_ID.to_owned()),
+            ("client_secret", CLIENT_SECRET.to_owned()),
+        ]
+    };
+    let mut by_token = client();
+    by_token.push(("token", pair.access_token.clone()));
+    let (status, body) = json(post("/oauth/v3/token/introspect", by_token).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (body["active"].as_bool(), body["token_use"].as_str()),
+        (Some(true), Some("access_token"))
+    );
+    assert_eq!(body["hub_id"], t.portal);
+    let mut by_field = client();
+    by_field.push(("refresh_token", pair.refresh_token.clone()));
+    let (_, body) = json(post("/oauth/v3/token/introspect", by_field).await).await;
+    assert_eq!(body["token_use"], "refresh_token");
+
+    let mut revoke = client();
+    revoke.push(("token", pair.refresh_token.clone()));
+    revoke.push(("token_type_hint", "refresh_token".to_owned()));
+    assert_eq!(
+        post("/oauth/2026-03/token/revoke", revoke)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let mut again = client();
+    again.push(("refresh_token", pair.refresh_token.clone()));
+    let (_, body) = json(post("/oauth/v3/token/introspect", again).await).await;
+    assert_eq!(body, serde_json::json!({"active": false}));
+    let (status, _) = json(
+        post(
+            "/oauth/v3/token/introspect",
+            vec![("client_id", "x".to_owned())],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+}

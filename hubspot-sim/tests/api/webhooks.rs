@@ -65,6 +65,21 @@ async fn slow_receiver(fail_first: usize, delay: Duration) -> Receiver {
     }
 }
 
+/// Webhook stats once `done` holds (the receiver sees a batch before the sender counts it).
+async fn settled(
+    t: &crate::helpers::TestSim,
+    done: impl Fn(&hubspot_sim::stats::WebhookStats) -> bool,
+) -> hubspot_sim::stats::WebhookStats {
+    for _ in 0..200 {
+        let stats = t.sim.stats().webhooks;
+        if done(&stats) {
+            return stats;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    t.sim.stats().webhooks
+}
+
 async fn wait_for(receiver: &Receiver, events: usize) -> Vec<Value> {
     for _ in 0..200 {
         let all: Vec<Value> = receiver
@@ -151,7 +166,7 @@ async fn signed_batches_of_at_most_100() {
         );
         assert_eq!(headers["x-hubspot-signature-version"], "v1");
     }
-    let stats = t.sim.stats().webhooks;
+    let stats = settled(&t, |s| s.events_delivered >= 151).await;
     assert_eq!(stats.events_delivered, 151);
     assert_eq!(stats.failures, 0);
 }
@@ -173,7 +188,7 @@ async fn failed_deliveries_are_retried_with_attempt_numbers() {
     assert_eq!(events[0]["subscriptionType"], "company.deletion");
     assert_eq!(events[0]["attemptNumber"], 2, "third attempt succeeded");
     assert_eq!(hook.attempts.load(Ordering::SeqCst), 3);
-    let stats = t.sim.stats().webhooks;
+    let stats = settled(&t, |s| s.deliveries >= 1).await;
     assert_eq!((stats.failures, stats.deliveries), (2, 1));
 }
 
@@ -281,10 +296,10 @@ async fn at_most_ten_requests_in_flight_per_portal() {
     }
     let events = wait_for(&hook, 1_500).await;
     assert_eq!(events.len(), 1_500);
-    assert_eq!(
-        hook.peak_in_flight.load(Ordering::SeqCst),
-        10,
-        "15 batches, 10 at a time"
+    let peak = hook.peak_in_flight.load(Ordering::SeqCst);
+    assert!(
+        (6..=10).contains(&peak),
+        "15 batches must run concurrently but never more than 10 at once, saw {peak}"
     );
     assert!(hook.received.lock().expect("lock").len() >= 15);
 }
