@@ -129,6 +129,33 @@ pub fn verify_v1_v2(
     }
 }
 
+/// Verifies whichever signature HubSpot sent: v3 when its header is present (preferred, it
+/// carries a timestamp), otherwise v1/v2. Header names are matched case-insensitively.
+pub fn verify_request(
+    client_secret: &[u8],
+    request: SignedRequest<'_>,
+    headers: &reqwest::header::HeaderMap,
+    now_ms: i64,
+) -> Result<(), SignatureError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header(HEADER_SIGNATURE_V3).is_some() {
+        verify_v3(
+            client_secret,
+            request,
+            header(HEADER_TIMESTAMP),
+            header(HEADER_SIGNATURE_V3),
+            now_ms,
+        )
+    } else {
+        verify_v1_v2(
+            client_secret,
+            request,
+            header(HEADER_SIGNATURE_VERSION),
+            header(HEADER_SIGNATURE),
+        )
+    }
+}
+
 fn new_hmac(secret: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail.
     <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length")
@@ -298,6 +325,43 @@ mod tests {
         assert_eq!(
             verify_v3(SECRET, request, Some(&TS.to_string()), Some(&sig), TS),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn verify_request_picks_the_version_from_headers() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let request = post(b"{'example_field':'example_value'}");
+        let mut v3 = HeaderMap::new();
+        v3.insert(
+            "x-hubspot-signature-v3",
+            HeaderValue::from_static("K36dawei4A+QBNolUOqo7s91KQDWQ5MXZ/QufNYuk/Y="),
+        );
+        v3.insert(
+            "x-hubspot-request-timestamp",
+            HeaderValue::from_static("1693657560000"),
+        );
+        assert_eq!(verify_request(SECRET, request, &v3, TS), Ok(()));
+        assert_eq!(
+            verify_request(SECRET, request, &v3, TS + MAX_TIMESTAMP_AGE_MS + 1),
+            Err(SignatureError::Expired)
+        );
+        let mut v2 = HeaderMap::new();
+        v2.insert(
+            "X-HubSpot-Signature-Version",
+            HeaderValue::from_static("v2"),
+        );
+        v2.insert(
+            "X-HubSpot-Signature",
+            HeaderValue::from_static(
+                "9569219f8ba981ffa6f6f16aa0f48637d35d728c7e4d93d0d52efaa512af7900",
+            ),
+        );
+        let json_post = post(br#"{"example_field":"example_value"}"#);
+        assert_eq!(verify_request(SECRET, json_post, &v2, TS), Ok(()));
+        assert_eq!(
+            verify_request(SECRET, json_post, &HeaderMap::new(), TS),
+            Err(SignatureError::MissingSignature)
         );
     }
 

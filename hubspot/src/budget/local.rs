@@ -66,3 +66,36 @@ impl LocalGcra {
         *tat = (*tat).max(pushed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserve_and_pause_hold_in_process() {
+        let gcra = LocalGcra::default();
+        let p = BudgetPolicy::default();
+        let mut bulk = 0;
+        while gcra.try_take(&p, 1, LimitKind::Api, Lane::Bulk).is_none() {
+            bulk += 1;
+            assert!(bulk < 100);
+        }
+        assert_eq!(bulk, p.bulk_burst);
+        assert!(
+            gcra.try_take(&p, 1, LimitKind::Api, Lane::Realtime)
+                .is_none()
+        );
+        assert!(
+            gcra.try_take(&p, 2, LimitKind::Api, Lane::Bulk).is_none(),
+            "portals are independent"
+        );
+        gcra.penalize(&p, 2, LimitKind::Api, Duration::from_secs(5));
+        let wait = gcra
+            .try_take(&p, 2, LimitKind::Api, Lane::Realtime)
+            .expect("paused");
+        assert!(
+            wait > Duration::from_millis(4_900) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+    }
+}
