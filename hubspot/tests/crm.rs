@@ -499,3 +499,39 @@ async fn legacy_numbered_paths_work_too() {
         stats.portals[&portal.portal_id()].requests_by_endpoint
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reads_a_millisecond_holding_more_than_ten_thousand_records() {
+    let (sim, _client, portal) = connected(0, |_| {}).await;
+    let same_ms = 1_780_000_000_000_i64;
+    {
+        let state = sim.state().portal(portal.portal_id()).expect("portal");
+        let mut data = state.write();
+        let store = data.store_mut(hubspot_sim::ObjectType::Contacts);
+        for i in 0..10_050 {
+            store.create(
+                &[("email".to_owned(), format!("c{i}@dense.example"))],
+                same_ms,
+            );
+        }
+        for i in 0..30 {
+            store.create(
+                &[("email".to_owned(), format!("n{i}@near.example"))],
+                same_ms - 5 + (i % 3) * 5,
+            );
+        }
+    }
+    let window = TimeWindow {
+        from_ms: same_ms - 10,
+        to_ms: same_ms + 10,
+    };
+    let ids: Vec<String> = portal
+        .search_modified(ObjectType::Contacts, window, vec!["email".into()])
+        .map_ok(|r| r.id)
+        .try_collect()
+        .await
+        .expect("search completes");
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no duplicates");
+    assert_eq!(ids.len(), 10_080);
+}

@@ -1,6 +1,7 @@
 //! Search by modification time, for incremental syncs. HubSpot stops paging at 10,000 results
-//! per query, so a window with more is split in halves until each fits; search has its own
-//! 5/s limit, drawn from its own budget.
+//! per query, so a window with more is split in halves until each fits, and a single
+//! millisecond holding more than that is read by ascending record id instead (the endless-loop
+//! trap other connectors fell into). Search has its own 5/s limit, drawn from its own budget.
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use reqwest::Method;
@@ -10,7 +11,7 @@ use serde_json::json;
 use super::{CrmObject, ObjectType, Paging};
 use crate::budget::LimitKind;
 use crate::client::{Call, PortalClient};
-use crate::error::{ApiErrorBody, HubSpotError};
+use crate::error::HubSpotError;
 
 /// Results HubSpot lets one query page through.
 pub const MAX_SEARCH_RESULTS: u64 = 10_000;
@@ -69,6 +70,9 @@ struct SearchState {
     pending: Vec<TimeWindow>,
     /// The window being paged and its cursor.
     current: Option<(TimeWindow, String)>,
+    /// A one-millisecond window with more than 10,000 records, read by ascending record id
+    /// (keyset paging, always the first page of a query, so the cap never applies).
+    by_id: Option<(TimeWindow, Option<u64>)>,
 }
 
 impl PortalClient {
@@ -82,11 +86,25 @@ impl PortalClient {
         let state = SearchState {
             pending: vec![window],
             current: None,
+            by_id: None,
         };
         stream::try_unfold(state, move |mut state| {
             let properties = properties.clone();
             async move {
                 loop {
+                    if let Some((window, last_id)) = state.by_id.take() {
+                        let page = self
+                            .search_by_id(object, window, &properties, last_id)
+                            .await?;
+                        let last = page.results.last().and_then(|r| r.id.parse::<u64>().ok());
+                        if page.paging.is_some() && last.is_some() {
+                            state.by_id = Some((window, last));
+                        }
+                        if page.results.is_empty() {
+                            continue;
+                        }
+                        return Ok(Some((page.results, state)));
+                    }
                     if let Some((window, after)) = state.current.take() {
                         let page = self
                             .search_page(object, window, &properties, Some(after))
@@ -99,10 +117,25 @@ impl PortalClient {
                     };
                     let first = self.search_page(object, window, &properties, None).await?;
                     if first.total > MAX_SEARCH_RESULTS {
-                        let (early, late) = window.split().ok_or_else(|| too_dense(window))?;
-                        tracing::debug!(total = first.total, ?window, "splitting search window");
-                        state.pending.push(late);
-                        state.pending.push(early);
+                        match window.split() {
+                            Some((early, late)) => {
+                                tracing::debug!(
+                                    total = first.total,
+                                    ?window,
+                                    "splitting search window"
+                                );
+                                state.pending.push(late);
+                                state.pending.push(early);
+                            }
+                            None => {
+                                tracing::debug!(
+                                    total = first.total,
+                                    ?window,
+                                    "paging one millisecond by record id"
+                                );
+                                state.by_id = Some((window, None));
+                            }
+                        }
                         continue;
                     }
                     state.current = Paging::after(&first.paging).map(|a| (window, a));
@@ -113,6 +146,39 @@ impl PortalClient {
         .map_ok(|records| stream::iter(records.into_iter().map(Ok)))
         .try_flatten()
         .boxed()
+    }
+
+    async fn search_by_id(
+        &self,
+        object: ObjectType,
+        window: TimeWindow,
+        properties: &[String],
+        after_id: Option<u64>,
+    ) -> Result<SearchResponse, HubSpotError> {
+        let modified = object.last_modified_property();
+        let mut filters = vec![
+            json!({ "propertyName": modified, "operator": "GTE", "value": window.from_ms.to_string() }),
+            json!({ "propertyName": modified, "operator": "LT", "value": window.to_ms.to_string() }),
+        ];
+        if let Some(id) = after_id {
+            filters.push(json!({ "propertyName": "hs_object_id", "operator": "GT", "value": id.to_string() }));
+        }
+        let body = SearchBody {
+            filter_groups: json!([{ "filters": filters }]),
+            sorts: json!([{ "propertyName": "hs_object_id", "direction": "ASCENDING" }]),
+            properties,
+            limit: MAX_SEARCH_PAGE,
+            after: None,
+        };
+        self.call(Call {
+            endpoint: "objects.search",
+            method: Method::POST,
+            path: self.paths().search(object),
+            query: Vec::new(),
+            body: Some(&body),
+            kind: LimitKind::Search,
+        })
+        .await
     }
 
     async fn search_page(
@@ -142,19 +208,6 @@ impl PortalClient {
             kind: LimitKind::Search,
         })
         .await
-    }
-}
-
-fn too_dense(window: TimeWindow) -> HubSpotError {
-    HubSpotError::InvalidRequest {
-        status: 400,
-        body: Box::new(ApiErrorBody {
-            message: format!(
-                "more than {MAX_SEARCH_RESULTS} records were modified within one millisecond \
-                 ({window:?}); read this object type with a full list instead"
-            ),
-            ..ApiErrorBody::default()
-        }),
     }
 }
 
