@@ -294,3 +294,29 @@ impl PortalClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_from_platform_settings_keeps_version_and_app() {
+        let settings = HubSpotSettings {
+            base_url: Url::parse("http://127.0.0.1:8090").unwrap(),
+            client_id: "id-1".into(),
+            client_secret: SecretString::from("s"),
+            redirect_uri: Url::parse("https://c.example/cb").unwrap(),
+            app_id: Some(7),
+            api_version: HubSpotApiVersion::Legacy,
+        };
+        let config = ClientConfig::from_settings(&settings);
+        assert_eq!(config.api_version, HubSpotApiVersion::Legacy);
+        assert_eq!(config.app.client_id, "id-1");
+        assert_eq!(config.app.redirect_uri.as_str(), "https://c.example/cb");
+        assert_eq!(config.refresh_margin, DEFAULT_REFRESH_MARGIN);
+        assert!(
+            !format!("{config:?}").contains("\"s\""),
+            "secret not in Debug"
+        );
+    }
+}
