@@ -8,7 +8,7 @@ use crate::faults::FaultConfig;
 use crate::state::SimState;
 use crate::store::ObjectType;
 use crate::tokens::{Grant, TokenKind, TokenPair, now_ms};
-use crate::webhooks::Change;
+use crate::webhooks::{Change, ChangeSource};
 
 /// Why an admin operation failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,7 +39,11 @@ impl SimState {
         let portal = self.portal_or_err(portal_id)?;
         let id = {
             let mut data = portal.write();
-            let id = data.store_mut(object).create(properties, now_ms());
+            let mut properties = properties.to_vec();
+            if let Some(company) = company.filter(|_| object == ObjectType::Contacts) {
+                properties.push(("associatedcompanyid".to_owned(), company.to_string()));
+            }
+            let id = data.store_mut(object).create(&properties, now_ms());
             if let Some(company) = company.filter(|_| object != ObjectType::Companies) {
                 data.associations
                     .add(object, id, ObjectType::Companies, company, true);
@@ -50,6 +54,7 @@ impl SimState {
             portal_id,
             self.config.app_id,
             &Change::Created { object, id },
+            ChangeSource::Crm,
         );
         Ok(id)
     }
@@ -78,6 +83,7 @@ impl SimState {
                     name: name.clone(),
                     value: value.clone(),
                 },
+                ChangeSource::Crm,
             );
         }
         Ok(changed.len())
@@ -98,6 +104,7 @@ impl SimState {
             portal_id,
             self.config.app_id,
             &Change::Deleted { object, id },
+            ChangeSource::Crm,
         );
         Ok(())
     }

@@ -40,6 +40,11 @@ enum Command {
         #[arg(long)]
         contacts: usize,
     },
+    /// Latency of typical searches on a portal of this size (sequential, within the 5/s limit).
+    Search {
+        #[arg(long)]
+        contacts: usize,
+    },
     /// Time and memory of `generator::generate` alone (the `BTreeMap` records the scoring tests use).
     Generate {
         #[arg(long)]
@@ -71,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         } => throughput(contacts, concurrency, seconds).await?,
         Command::Memory { contacts } => memory(contacts).await?,
         Command::Generate { contacts } => generate(contacts)?,
+        Command::Search { contacts } => search(contacts).await?,
     };
     print!("{report}");
     if let Some(path) = cli.out {
@@ -222,5 +228,49 @@ fn generate(contacts: usize) -> anyhow::Result<String> {
         before,
         portal.ground_truth.ceiling_auc().unwrap_or(f64::NAN)
     )?;
+    Ok(out)
+}
+
+async fn search(contacts: usize) -> anyhow::Result<String> {
+    let mut config = SimConfig::new("bench", "bench-secret");
+    config.contacts = contacts;
+    let sim = Simulator::start(config).await.context("starting")?;
+    let token = sim.issue_tokens(sim.portal_id())?.access_token;
+    let client = reqwest::Client::new();
+    let url = format!("{}/crm/v3/objects/contacts/search", sim.base_url());
+    let queries = [
+        ("no filter, limit 10", serde_json::json!({"limit": 10})),
+        (
+            "lifecyclestage EQ customer, limit 100",
+            serde_json::json!({"filterGroups": [{"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "customer"}]}], "limit": 100}),
+        ),
+        (
+            "hs_lastmodifieddate GTE 2026-10-01, sorted ascending, limit 200",
+            serde_json::json!({
+                "filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "2026-10-01T00:00:00Z"}]}],
+                "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}], "limit": 200
+            }),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, body) in queries {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let started = Instant::now();
+        let response = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let parsed: serde_json::Value = response.json().await?;
+        writeln!(
+            out,
+            "| search | {contacts} contacts | {name} | status {status} | total {} | {:.0} ms |",
+            parsed["total"],
+            started.elapsed().as_secs_f64() * 1000.0
+        )?;
+    }
+    sim.shutdown().await;
     Ok(out)
 }

@@ -20,7 +20,7 @@ use crate::generator::iso_millis;
 use crate::state::SimState;
 use crate::store::{ObjectType, Portal};
 use crate::tokens::now_ms;
-use crate::webhooks::Change;
+use crate::webhooks::{Change, ChangeSource};
 
 /// Max records per list page and inputs per object batch.
 pub const MAX_PAGE: usize = 100;
@@ -246,6 +246,7 @@ fn apply_update(
                 name,
                 value,
             },
+            ChangeSource::Integration,
         );
     }
     Some(())

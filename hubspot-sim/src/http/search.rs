@@ -53,6 +53,68 @@ struct Filter {
     value: Option<serde_json::Value>,
     values: Option<Vec<serde_json::Value>>,
     high_value: Option<serde_json::Value>,
+    /// `value` and `highValue` as epoch ms, parsed once per request.
+    #[serde(skip)]
+    value_ms: Option<i64>,
+    #[serde(skip)]
+    high_ms: Option<i64>,
+}
+
+/// Operators HubSpot's search accepts.
+const OPERATORS: [&str; 13] = [
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "EQ",
+    "NEQ",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+];
+
+/// Which filter value a comparison is against.
+enum Operand<'a> {
+    Value,
+    High,
+    Item(&'a serde_json::Value),
+}
+
+/// Applies a filter's operator given how the record's value compares to each operand.
+fn evaluate(filter: &Filter, present: bool, cmp: impl Fn(Operand<'_>) -> Option<Ordering>) -> bool {
+    let at_least = |o| matches!(cmp(o), Some(Ordering::Greater | Ordering::Equal));
+    let at_most = |o| matches!(cmp(o), Some(Ordering::Less | Ordering::Equal));
+    match filter.operator.as_str() {
+        "EQ" => cmp(Operand::Value) == Some(Ordering::Equal),
+        "NEQ" => cmp(Operand::Value) != Some(Ordering::Equal),
+        "LT" => cmp(Operand::Value) == Some(Ordering::Less),
+        "LTE" => at_most(Operand::Value),
+        "GT" => cmp(Operand::Value) == Some(Ordering::Greater),
+        "GTE" => at_least(Operand::Value),
+        "BETWEEN" => at_least(Operand::Value) && at_most(Operand::High),
+        "IN" | "NOT_IN" => {
+            let found = filter
+                .values
+                .iter()
+                .flatten()
+                .any(|item| cmp(Operand::Item(item)) == Some(Ordering::Equal));
+            (filter.operator == "IN") == found
+        }
+        "HAS_PROPERTY" => present,
+        "NOT_HAS_PROPERTY" => !present,
+        _ => false,
+    }
+}
+
+/// Precomputed sort key.
+#[derive(PartialEq, PartialOrd)]
+enum SortKey {
+    Number(f64),
+    Text(String),
 }
 
 #[derive(Deserialize)]
@@ -126,45 +188,84 @@ impl Matcher<'_> {
         self.store.value(record, name).map(|v| v.into_owned())
     }
 
+    /// Datetime properties computed from the record, compared as epoch ms without formatting.
+    fn derived_ms(&self, record: &Record, name: &str) -> Option<i64> {
+        match name {
+            "createdate" => Some(record.created_ms),
+            "hs_lastmodifieddate" => Some(record.updated_ms),
+            "lastmodifieddate" if self.object == ObjectType::Contacts => Some(record.updated_ms),
+            _ => None,
+        }
+    }
+
+    fn time_of(&self, record: &Record, name: &str) -> Option<i64> {
+        self.derived_ms(record, name)
+            .or_else(|| self.value(record, name).and_then(|v| parse_datetime_ms(&v)))
+    }
+
     fn matches(&self, record: &Record, filter: &Filter) -> bool {
-        let actual = self.value(record, &filter.property_name);
-        let kind = kind_of(self.schema, &filter.property_name);
-        let expected = filter.value.as_ref().map(text).unwrap_or_default();
-        let is_association = filter.property_name.starts_with("associations.");
-        let cmp = |want: &str| actual.as_deref().and_then(|have| compare(kind, have, want));
-        match filter.operator.as_str() {
-            "EQ" if is_association => {
-                actual.is_some_and(|ids| ids.split(';').any(|id| id == expected))
-            }
-            "EQ" => cmp(&expected) == Some(Ordering::Equal),
-            "NEQ" => cmp(&expected) != Some(Ordering::Equal),
-            "LT" => cmp(&expected) == Some(Ordering::Less),
-            "LTE" => matches!(cmp(&expected), Some(Ordering::Less | Ordering::Equal)),
-            "GT" => cmp(&expected) == Some(Ordering::Greater),
-            "GTE" => matches!(cmp(&expected), Some(Ordering::Greater | Ordering::Equal)),
-            "BETWEEN" => {
-                let high = filter.high_value.as_ref().map(text).unwrap_or_default();
-                matches!(cmp(&expected), Some(Ordering::Greater | Ordering::Equal))
-                    && matches!(cmp(&high), Some(Ordering::Less | Ordering::Equal))
-            }
-            "IN" | "NOT_IN" => {
-                let values: Vec<String> = filter.values.iter().flatten().map(text).collect();
-                let found = values.iter().any(|v| cmp(v) == Some(Ordering::Equal));
-                (filter.operator == "IN") == found
-            }
-            "HAS_PROPERTY" => actual.is_some(),
-            "NOT_HAS_PROPERTY" => actual.is_none(),
-            "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN" => {
-                let token = expected.trim_matches('*').to_lowercase();
-                let found = actual.is_some_and(|v| {
-                    v.to_lowercase()
-                        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.')
-                        .any(|word| word.contains(&token))
-                        || v.to_lowercase().contains(&token)
-                });
-                (filter.operator == "CONTAINS_TOKEN") == found
-            }
-            _ => false,
+        let name = filter.property_name.as_str();
+        let kind = kind_of(self.schema, name);
+        if name.starts_with("associations.") {
+            let ids = self.value(record, name);
+            let expected = filter.value.as_ref().map(text).unwrap_or_default();
+            return match filter.operator.as_str() {
+                "EQ" => ids.is_some_and(|ids| ids.split(';').any(|id| id == expected)),
+                "HAS_PROPERTY" => ids.is_some(),
+                "NOT_HAS_PROPERTY" => ids.is_none(),
+                _ => false,
+            };
+        }
+        if kind == Kind::Time {
+            let have = self.time_of(record, name);
+            return evaluate(filter, have.is_some(), |operand| {
+                let want = match operand {
+                    Operand::Value => filter.value_ms,
+                    Operand::High => filter.high_ms,
+                    Operand::Item(item) => parse_datetime_ms(&text(item)),
+                };
+                Some(have?.cmp(&want?))
+            });
+        }
+        let actual = self.value(record, name);
+        if matches!(
+            filter.operator.as_str(),
+            "CONTAINS_TOKEN" | "NOT_CONTAINS_TOKEN"
+        ) {
+            let token = filter
+                .value
+                .as_ref()
+                .map(text)
+                .unwrap_or_default()
+                .trim_matches('*')
+                .to_lowercase();
+            let found = actual.is_some_and(|v| v.to_lowercase().contains(&token));
+            return (filter.operator == "CONTAINS_TOKEN") == found;
+        }
+        evaluate(filter, actual.is_some(), |operand| {
+            let want = match operand {
+                Operand::Value => filter.value.as_ref().map(text)?,
+                Operand::High => filter.high_value.as_ref().map(text)?,
+                Operand::Item(item) => text(item),
+            };
+            compare(kind, actual.as_deref()?, &want)
+        })
+    }
+
+    /// A sort key computed once per hit (numbers and times as numbers, text lower-cased).
+    fn sort_key(&self, record: &Record, name: &str, kind: Kind) -> Option<SortKey> {
+        match kind {
+            Kind::Time => self
+                .time_of(record, name)
+                .map(|ms| SortKey::Number(ms as f64)),
+            Kind::Number => self
+                .value(record, name)
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(SortKey::Number),
+            Kind::Text => self
+                .value(record, name)
+                .map(|v| SortKey::Text(v.to_lowercase())),
+            Kind::Enumeration => self.value(record, name).map(SortKey::Text),
         }
     }
 
@@ -207,6 +308,18 @@ fn validate(body: &SearchBody) -> Result<(usize, usize), ApiError> {
             "Too many filters: at most {MAX_FILTERS_PER_GROUP} per group and {MAX_FILTERS} in total."
         )));
     }
+    if let Some(bad) = body
+        .filter_groups
+        .iter()
+        .flat_map(|g| &g.filters)
+        .find(|f| !OPERATORS.contains(&f.operator.as_str()))
+    {
+        return Err(ApiError::validation(format!(
+            "Unknown filter operator '{}'; use one of {}",
+            bad.operator,
+            OPERATORS.join(", ")
+        )));
+    }
     if body.sorts.len() > 1 {
         return Err(ApiError::validation("Only one sort is supported."));
     }
@@ -243,8 +356,22 @@ pub async fn search(
 ) -> Result<Response, ApiError> {
     let object = object_type(&object)?;
     caller.require(&[object.read_scope()])?;
-    let body: SearchBody = parse_json(&body)?;
+    let mut body: SearchBody = parse_json(&body)?;
     let (limit, after) = validate(&body)?;
+    for filter in body
+        .filter_groups
+        .iter_mut()
+        .flat_map(|g| g.filters.iter_mut())
+    {
+        filter.value_ms = filter
+            .value
+            .as_ref()
+            .and_then(|v| parse_datetime_ms(&text(v)));
+        filter.high_ms = filter
+            .high_value
+            .as_ref()
+            .and_then(|v| parse_datetime_ms(&text(v)));
+    }
     let lag = state.config.search_index_lag;
     let cutoff = Instant::now().checked_sub(lag);
     let portal = caller.portal.read();
@@ -289,13 +416,13 @@ pub async fn search(
             SortSpec::Plain(name) => (name.trim_start_matches('-'), name.starts_with('-')),
         };
         let kind = kind_of(matcher.schema, name);
-        let mut keyed: Vec<(Option<String>, &Record)> = hits
+        let mut keyed: Vec<(Option<SortKey>, &Record)> = hits
             .into_iter()
-            .map(|r| (matcher.value(r, name), r))
+            .map(|r| (matcher.sort_key(r, name, kind), r))
             .collect();
         keyed.sort_by(|(a, ra), (b, rb)| {
             let ordering = match (a, b) {
-                (Some(a), Some(b)) => compare(kind, a, b).unwrap_or(Ordering::Equal),
+                (Some(a), Some(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,

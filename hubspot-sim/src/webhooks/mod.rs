@@ -73,6 +73,22 @@ pub enum Change {
     },
 }
 
+/// Who made a change: a HubSpot user (`CRM`) or an app through the API (`INTEGRATION`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeSource {
+    Crm,
+    Integration,
+}
+
+impl ChangeSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            ChangeSource::Crm => "CRM",
+            ChangeSource::Integration => "INTEGRATION",
+        }
+    }
+}
+
 /// An event waiting for delivery.
 #[derive(Clone, Debug)]
 pub struct Event {
@@ -227,7 +243,13 @@ impl WebhookHub {
 
     /// Turns a change into events for every matching active subscription and queues them.
     /// Nothing is queued while the app has no target URL.
-    pub fn fire(&self, portal_id: u64, app_id: u64, change: &Change) -> usize {
+    pub fn fire(
+        &self,
+        portal_id: u64,
+        app_id: u64,
+        change: &Change,
+        source: ChangeSource,
+    ) -> usize {
         let mut inner = lock(&self.inner);
         if inner.settings.is_none() {
             return 0;
@@ -266,7 +288,7 @@ impl WebhookHub {
                 "subscriptionType": event_type,
                 "attemptNumber": 0,
                 "objectId": id,
-                "changeSource": "CRM",
+                "changeSource": source.as_str(),
             });
             match (suffix, property) {
                 ("creation", _) => body["changeFlag"] = json!("NEW"),
@@ -276,6 +298,9 @@ impl WebhookHub {
                     body["propertyValue"] = json!(value);
                 }
                 _ => {}
+            }
+            if source == ChangeSource::Integration {
+                body["sourceId"] = json!(app_id.to_string());
             }
             // The dispatcher only stops at shutdown; events after that are moot.
             let _ = self.queue.send(Event { portal_id, body });

@@ -50,6 +50,21 @@ async fn admin_api_creates_portals_mutates_records_and_reports() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(fetched["properties"]["jobtitle"], "VP Sales");
+    let (_, company_id) = json(
+        t.http
+            .get(t.url(&format!(
+                "/crm/v3/objects/contacts/{id}?properties=associatedcompanyid"
+            )))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(
+        company_id["properties"]["associatedcompanyid"],
+        "5000000001"
+    );
     assert_eq!(
         fetched["associations"]["companies"]["results"][0]["id"],
         "5000000001"

@@ -114,3 +114,69 @@ async fn changes_show_up_in_search_only_after_the_index_lag() {
     assert_eq!(status, 200);
     assert!(linked["total"].as_u64().expect("total") >= 1);
 }
+
+#[tokio::test]
+async fn numeric_and_datetime_filters_agree_with_the_store() {
+    let t = spawn(400).await;
+    let portal = t.sim.state().portal(t.portal).expect("portal");
+    let (expected_mid, cutoff_ms, expected_recent) = {
+        let data = portal.read();
+        let mid = data
+            .companies
+            .iter()
+            .filter(|r| {
+                data.companies
+                    .value(r, "numberofemployees")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|n| (10.0..=100.0).contains(&n))
+            })
+            .count();
+        let mut updated: Vec<i64> = data.contacts.iter().map(|r| r.updated_ms).collect();
+        updated.sort_unstable();
+        let cutoff = updated[updated.len() / 2];
+        let recent = updated.iter().filter(|&&ms| ms >= cutoff).count();
+        (mid, cutoff, recent)
+    };
+    let between = json!({
+        "filterGroups": [{"filters": [{"propertyName": "numberofemployees", "operator": "BETWEEN", "value": "10", "highValue": 100}]}],
+        "sorts": [{"propertyName": "numberofemployees", "direction": "DESCENDING"}],
+        "properties": ["numberofemployees"], "limit": 200
+    });
+    let (status, body) = json(t.post("/crm/v3/objects/companies/search", &between).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["total"].as_u64(), Some(expected_mid as u64));
+    let sizes: Vec<f64> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["properties"]["numberofemployees"].as_str()?.parse().ok())
+        .collect();
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "numeric descending sort"
+    );
+
+    let recent = json!({"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": cutoff_ms.to_string()}]}]});
+    let (_, body) = json(t.post("/crm/v3/objects/contacts/search", &recent).await).await;
+    assert_eq!(body["total"].as_u64(), Some(expected_recent as u64));
+
+    let stages = json!({"filterGroups": [{"filters": [{"propertyName": "dealstage", "operator": "IN", "values": ["closedwon", "closedlost"]}]}], "limit": 200});
+    let (_, body) = json(t.post("/crm/v3/objects/deals/search", &stages).await).await;
+    let all_closed = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .all(|d| {
+            matches!(
+                d["properties"]["dealstage"].as_str(),
+                Some("closedwon" | "closedlost")
+            )
+        });
+    assert!(all_closed && body["total"].as_u64().is_some_and(|n| n > 0));
+
+    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    let bad = json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "LIKE", "value": "x"}]}]});
+    let (status, body) = json(t.post("/crm/v3/objects/contacts/search", &bad).await).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "VALIDATION_ERROR");
+}

@@ -368,3 +368,33 @@ async fn reorder_knob_shuffles_events_within_a_batch() {
         "60 events arriving in creation order after a shuffle is practically impossible"
     );
 }
+
+#[tokio::test]
+async fn api_writes_fire_events_marked_as_integration() {
+    let hook = receiver(0).await;
+    let t = spawn_with(5, |_| {}).await;
+    t.sim
+        .subscribe_webhooks(&hook.url, &[("contact.propertyChange", Some("jobtitle"))]);
+    let update = serde_json::json!({"inputs": [{"id": "1000002", "properties": {"jobtitle": "Head of Data"}}]});
+    assert_eq!(
+        t.post("/crm/v3/objects/contacts/batch/update", &update)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    // Writing the same value again changes nothing and fires nothing.
+    assert_eq!(
+        t.post("/crm/v3/objects/contacts/batch/update", &update)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let events = wait_for(&hook, 1).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(t.sim.stats().webhooks.events_fired, 1);
+    assert_eq!(events[0]["changeSource"], "INTEGRATION");
+    assert_eq!(events[0]["sourceId"], "1000001");
+    assert_eq!(events[0]["propertyValue"], "Head of Data");
+}
