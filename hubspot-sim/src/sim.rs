@@ -28,6 +28,17 @@ pub enum StartError {
     Webhook(String),
 }
 
+/// Generates a portal on a blocking thread; a panic there is re-raised here, not hidden.
+async fn generate_portal(
+    state: Arc<SimState>,
+    config: GeneratorConfig,
+) -> Result<u64, GeneratorError> {
+    match tokio::task::spawn_blocking(move || state.create_portal(&config)).await {
+        Ok(result) => result,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
 /// Entry point: `Simulator::start(config).await` returns a running instance.
 pub struct Simulator;
 
@@ -43,12 +54,7 @@ impl Simulator {
         let (hub, events) = WebhookHub::new(config.webhooks.clone());
         let state = Arc::new(SimState::new(config.clone(), Arc::new(hub)));
         let generator = GeneratorConfig::new(config.seed, config.contacts);
-        let portal_id = {
-            let state = state.clone();
-            tokio::task::spawn_blocking(move || state.create_portal(&generator))
-                .await
-                .map_err(|e| StartError::Webhook(e.to_string()))??
-        };
+        let portal_id = generate_portal(state.clone(), generator).await?;
         if let Some(token) = &config.private_app_token {
             state.tokens().add_private_app(
                 token.clone(),
@@ -185,10 +191,7 @@ impl RunningSimulator {
 
     /// Generates another portal (runs on a blocking thread).
     pub async fn create_portal(&self, config: GeneratorConfig) -> Result<u64, GeneratorError> {
-        let state = self.state.clone();
-        tokio::task::spawn_blocking(move || state.create_portal(&config))
-            .await
-            .unwrap_or(Err(GeneratorError::TooManyContacts(0)))
+        generate_portal(self.state.clone(), config).await
     }
 
     /// An OAuth token pair for `portal` with every CRM scope.
