@@ -109,6 +109,7 @@ impl SimState {
         Ok(())
     }
 
+    /// Replaces the portal's fault knobs.
     pub fn set_faults(&self, portal_id: u64, faults: FaultConfig) -> Result<(), AdminError> {
         self.portal_or_err(portal_id)?.faults().config = faults;
         Ok(())

@@ -91,6 +91,7 @@ impl Default for WebhookKnobs {
 }
 
 impl SimConfig {
+    /// HubSpot's real limits and lifetimes, an empty portal, port 0 on localhost.
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),

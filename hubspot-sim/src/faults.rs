@@ -53,6 +53,7 @@ impl FaultConfig {
         None
     }
 
+    /// Latency to add before answering.
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms)
     }
@@ -66,6 +67,7 @@ pub struct FaultState {
 }
 
 impl FaultState {
+    /// Whether an on-demand 429 storm is in progress.
     pub fn in_storm(&self, now: Instant) -> bool {
         self.storm_until.is_some_and(|until| now < until)
     }

@@ -33,6 +33,7 @@ impl<K> Default for RollingLimiter<K> {
 }
 
 impl<K: std::hash::Hash + Eq + Clone> RollingLimiter<K> {
+    /// Admits and records one request for `key`, or refuses it without recording.
     pub fn check(&self, key: &K, max: u32, window: Duration, now: Instant) -> Decision {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let entry = windows.entry(key.clone()).or_default();

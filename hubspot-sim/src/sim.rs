@@ -171,6 +171,7 @@ impl RunningSimulator {
         format!("http://{}", self.addr)
     }
 
+    /// The bound socket address (the real port when started on port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -180,6 +181,7 @@ impl RunningSimulator {
         self.portal_id
     }
 
+    /// Every portal this simulator serves, ascending.
     pub fn portal_ids(&self) -> Vec<u64> {
         self.state.portal_ids()
     }
@@ -204,18 +206,22 @@ impl RunningSimulator {
         self.state.issue_tokens(portal, scopes)
     }
 
+    /// Replaces the portal's fault knobs (`FaultConfig::default()` turns them off).
     pub fn set_faults(&self, portal: u64, faults: FaultConfig) -> Result<(), AdminError> {
         self.state.set_faults(portal, faults)
     }
 
+    /// Every API call of the portal gets 429 `TEN_SECONDLY_ROLLING` for `duration`.
     pub fn rate_limit_storm(&self, portal: u64, duration: Duration) -> Result<(), AdminError> {
         self.state.rate_limit_storm(portal, duration)
     }
 
+    /// Revokes all tokens of the portal, as an uninstall would; returns how many.
     pub fn revoke_tokens(&self, portal: u64) -> Result<usize, AdminError> {
         self.state.revoke_tokens(portal)
     }
 
+    /// Requests, 429s, peak window usage and webhook counters so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.state.snapshot_stats()
     }

@@ -22,14 +22,17 @@ pub struct PortalState {
 }
 
 impl PortalState {
+    /// Shared access to the portal's data (poisoning is ignored: data stays usable).
     pub fn read(&self) -> RwLockReadGuard<'_, Portal> {
         self.data.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Exclusive access to the portal's data.
     pub fn write(&self) -> RwLockWriteGuard<'_, Portal> {
         self.data.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The portal's live fault knobs.
     pub fn faults(&self) -> MutexGuard<'_, FaultState> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -54,6 +57,7 @@ pub struct SimState {
 const FIRST_PORTAL_ID: u64 = 20_000_001;
 
 impl SimState {
+    /// Empty state; `Simulator::start` adds the generated portal.
     pub fn new(config: SimConfig, webhooks: Arc<WebhookHub>) -> Self {
         Self {
             config,
@@ -67,14 +71,17 @@ impl SimState {
         }
     }
 
+    /// All OAuth and private-app tokens.
     pub fn tokens(&self) -> MutexGuard<'_, TokenStore> {
         self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Request counters (webhook counters live in the hub).
     pub fn stats(&self) -> MutexGuard<'_, Stats> {
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A portal by id.
     pub fn portal(&self, id: u64) -> Option<Arc<PortalState>> {
         self.portals
             .read()
@@ -83,6 +90,7 @@ impl SimState {
             .cloned()
     }
 
+    /// Every portal id, ascending.
     pub fn portal_ids(&self) -> Vec<u64> {
         self.portals
             .read()
@@ -108,6 +116,7 @@ impl SimState {
         Ok(id)
     }
 
+    /// A consistent copy of all counters, with each portal's peak window usage.
     pub fn snapshot_stats(&self) -> StatsSnapshot {
         let stats = self.stats();
         let mut portals = stats.portals.clone();

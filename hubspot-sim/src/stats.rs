@@ -48,6 +48,7 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Counts one finished request.
     pub fn record(&mut self, portal: u64, endpoint: &str, status: u16) {
         let entry = self.portals.entry(portal).or_default();
         entry.requests += 1;

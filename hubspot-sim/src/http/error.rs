@@ -25,6 +25,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The standard error body with this status, category and message.
     pub fn new(status: StatusCode, category: &str, message: impl Into<String>) -> Self {
         let mut body = Map::new();
         body.insert("status".into(), json!("error"));
@@ -47,20 +48,24 @@ impl ApiError {
         }
     }
 
+    /// Adds a field such as `errors`, `context` or `subCategory`.
     pub fn with(mut self, key: &str, value: Value) -> Self {
         self.body.insert(key.to_owned(), value);
         self
     }
 
+    /// Adds a response header (e.g. rate-limit headers on a 429).
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
 
+    /// 400 `VALIDATION_ERROR`.
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
     }
 
+    /// 404 `OBJECT_NOT_FOUND`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "OBJECT_NOT_FOUND", message)
     }

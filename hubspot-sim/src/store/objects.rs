@@ -32,6 +32,7 @@ pub struct Interner {
 }
 
 impl Interner {
+    /// The key for `name`, adding it if new.
     pub fn intern(&mut self, name: &str) -> PropKey {
         if let Some(id) = self.ids.get(name) {
             return *id;
@@ -42,10 +43,12 @@ impl Interner {
         id
     }
 
+    /// The key for `name` if any record ever had it.
     pub fn lookup(&self, name: &str) -> Option<PropKey> {
         self.ids.get(name).copied()
     }
 
+    /// The name behind a key.
     pub fn name(&self, key: PropKey) -> &str {
         self.names.get(usize::from(key)).map_or("", String::as_str)
     }
@@ -63,6 +66,7 @@ pub struct ObjectStore {
 }
 
 impl ObjectStore {
+    /// An empty store; contacts also derive `lastmodifieddate`.
     pub fn new(first_id: u64, is_contact: bool) -> Self {
         Self {
             names: Interner::default(),
@@ -96,14 +100,17 @@ impl ObjectStore {
         self.next_id = self.next_id.max(id + 1);
     }
 
+    /// Records including archived ones.
     pub fn len(&self) -> usize {
         self.records.len()
     }
 
+    /// No records at all.
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
+    /// A record by id (archived or not).
     pub fn get(&self, id: u64) -> Option<&Record> {
         self.position(id).map(|at| &self.records[at])
     }
@@ -120,6 +127,7 @@ impl ObjectStore {
             .filter(move |r| r.archived == archived)
     }
 
+    /// All records in id order, archived included.
     pub fn iter(&self) -> impl Iterator<Item = &Record> {
         self.records.iter()
     }
