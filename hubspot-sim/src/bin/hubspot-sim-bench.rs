@@ -45,6 +45,13 @@ enum Command {
         #[arg(long)]
         contacts: usize,
     },
+    /// Wall time to start (and stop) many small simulators at once, as parallel tests do.
+    Startup {
+        #[arg(long, default_value_t = 20)]
+        simulators: usize,
+        #[arg(long, default_value_t = 1_000)]
+        contacts: usize,
+    },
     /// Time and memory of `generator::generate` alone (the `BTreeMap` records the scoring tests use).
     Generate {
         #[arg(long)]
@@ -77,6 +84,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Memory { contacts } => memory(contacts).await?,
         Command::Generate { contacts } => generate(contacts)?,
         Command::Search { contacts } => search(contacts).await?,
+        Command::Startup {
+            simulators,
+            contacts,
+        } => startup(simulators, contacts).await?,
     };
     print!("{report}");
     if let Some(path) = cli.out {
@@ -272,5 +283,27 @@ async fn search(contacts: usize) -> anyhow::Result<String> {
         )?;
     }
     sim.shutdown().await;
+    Ok(out)
+}
+
+async fn startup(simulators: usize, contacts: usize) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let starts = (0..simulators).map(|i| {
+        let mut config = SimConfig::new("bench", "bench-secret");
+        config.contacts = contacts;
+        config.seed = i as u64;
+        Simulator::start(config)
+    });
+    let running = futures::future::try_join_all(starts).await?;
+    let up = started.elapsed();
+    let stopping = Instant::now();
+    futures::future::join_all(running.into_iter().map(|sim| sim.shutdown())).await;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "| startup | {simulators} simulators × {contacts} contacts, started concurrently | all serving after {:.0} ms | all stopped in {:.0} ms | | |",
+        up.as_secs_f64() * 1000.0,
+        stopping.elapsed().as_secs_f64() * 1000.0
+    )?;
     Ok(out)
 }

@@ -98,3 +98,28 @@ async fn search_is_limited_to_five_per_second_separately() {
         "search did not use the burst budget"
     );
 }
+
+#[tokio::test]
+async fn budgets_are_per_portal() {
+    let t = spawn_with(5, |c| c.limits.oauth_per_window = 20).await;
+    let other = t
+        .sim
+        .create_portal(hubspot_sim::generator::GeneratorConfig::new(2, 5))
+        .await
+        .expect("generated");
+    let other_token = t.sim.issue_tokens(other).expect("portal").access_token;
+    let first = join_all((0..25).map(|_| t.get("/crm/v3/objects/contacts?limit=1"))).await;
+    let second = join_all((0..25).map(|_| {
+        t.http
+            .get(t.url("/crm/v3/objects/contacts?limit=1"))
+            .bearer_auth(&other_token)
+            .send()
+    }))
+    .await;
+    let ok_first = first.iter().filter(|r| r.status().as_u16() == 200).count();
+    let ok_second = second
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|r| r.status().as_u16() == 200))
+        .count();
+    assert_eq!((ok_first, ok_second), (20, 20));
+}
