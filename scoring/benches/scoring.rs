@@ -182,7 +182,7 @@ fn main() {
         "Produced by `cargo bench -p scoring --bench scoring` (release, one thread; the machine has 2 shared cores).\n\
          Portals come from `hubspot_sim::generator` (seed 1, default ~3% closed-won companies). \
          Training includes encoder fitting, the leakage guard, α selection by 3-fold grouped CV, \
-         the final fit (unlabeled rows subsampled to 30k training rows), calibration and explanation tables.\n"
+         the final fit (≤ 3 contacts per company, unlabeled rows subsampled to 12k training rows), calibration and explanation tables.\n"
     );
     let _ = writeln!(
         report,

@@ -61,8 +61,8 @@ impl Default for TrainConfig {
         TrainConfig {
             min_positive_groups: 10,
             regression_min_positive_groups: 30,
-            max_training_rows: 30_000,
-            max_selection_rows: 12_000,
+            max_training_rows: 12_000,
+            max_selection_rows: 4_000,
             max_rows_per_group: 3,
             alpha_grid: vec![3.0, 30.0, 300.0],
             small_data_alpha: 100.0,
@@ -278,14 +278,9 @@ fn choose_alpha(
     if config.alpha_grid.len() == 1 {
         return Ok((config.alpha_grid[0], None));
     }
-    // Positions into `encoded` (not dataset rows); subsample evenly for speed.
-    let stride = fit_rows
-        .len()
-        .div_ceil(config.max_selection_rows.max(1))
-        .max(1);
-    let positions: Vec<usize> = (0..fit_rows.len())
-        .filter(|&i| positive[i] || i % stride == 0)
-        .collect();
+    // Positions into `encoded` (not dataset rows): an even, label-stratified subsample keeps
+    // the nine selection fits cheap on big portals.
+    let positions = stratified_subsample(positive, config.max_selection_rows);
     let dataset_rows: Vec<usize> = positions.iter().map(|&i| fit_rows[i]).collect();
     let folds =
         grouped_stratified_folds(dataset, &dataset_rows, config.selection_folds, config.seed);
@@ -329,6 +324,32 @@ fn choose_alpha(
         Some((alpha, mean)) => (alpha, Some(mean)),
         None => (config.alpha_grid[config.alpha_grid.len() / 2], None),
     })
+}
+
+/// Every k-th positive and every m-th other position, so that at most `max_rows` remain with
+/// positives taking at most half.
+fn stratified_subsample(positive: &[bool], max_rows: usize) -> Vec<usize> {
+    let max_rows = max_rows.max(2);
+    let positives = positive.iter().filter(|p| **p).count();
+    let others = positive.len() - positives;
+    let keep_positives = positives.min(max_rows / 2);
+    let keep_others = others.min(max_rows - keep_positives);
+    let positive_stride = positives.div_ceil(keep_positives.max(1)).max(1);
+    let other_stride = others.div_ceil(keep_others.max(1)).max(1);
+    let (mut seen_positive, mut seen_other) = (0usize, 0usize);
+    let mut positions = Vec::with_capacity(keep_positives + keep_others);
+    for (index, &is_positive) in positive.iter().enumerate() {
+        let (seen, stride) = if is_positive {
+            (&mut seen_positive, positive_stride)
+        } else {
+            (&mut seen_other, other_stride)
+        };
+        if *seen % stride == 0 {
+            positions.push(index);
+        }
+        *seen += 1;
+    }
+    positions
 }
 
 /// Mixes two linear scores after scaling each to unit standard deviation on the fit rows.
@@ -412,4 +433,21 @@ fn column_insights(
             won_groups: won_groups[column].len(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_subsample_is_bounded_and_keeps_both_classes() {
+        let positive: Vec<bool> = (0..10_000).map(|i| i % 4 == 0).collect();
+        let positions = stratified_subsample(&positive, 1_000);
+        assert!(positions.len() <= 1_000, "{}", positions.len());
+        let kept_positive = positions.iter().filter(|&&p| positive[p]).count();
+        assert!((400..=500).contains(&kept_positive), "{kept_positive}");
+        assert!(positions.windows(2).all(|w| w[0] < w[1]));
+        let small = stratified_subsample(&positive[..100], 1_000);
+        assert_eq!(small.len(), 100, "small inputs are kept whole");
+    }
 }
