@@ -5,7 +5,7 @@
 //! and the end-to-end tests start the very same server (tests bind port 0).
 
 mod health;
-mod shutdown;
+
 
 use std::net::SocketAddr;
 
@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-pub use shutdown::terminate_signal;
+pub use platform::shutdown::terminate_signal;
 
 /// What every request handler can reach.
 #[derive(Clone)]

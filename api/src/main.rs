@@ -8,7 +8,10 @@ async fn main() -> anyhow::Result<()> {
     let settings = platform::Settings::from_env()?;
     platform::telemetry::init(settings.log_format, &settings.log_filter)?;
     for var in settings.insecure_defaults() {
-        tracing::warn!(var, "using the development default; set it before exposing this service");
+        tracing::warn!(
+            var,
+            "using the development default; set it before exposing this service"
+        );
     }
     let app = api::Application::build(&settings)
         .await

@@ -6,6 +6,7 @@
 //! so a new feature can be computed without a re-sync.
 
 pub mod associations;
+pub mod clock_ticks;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
@@ -25,6 +26,7 @@ pub use enums::*;
 /// The entities under short names, for `use entity::prelude::*`.
 pub mod prelude {
     pub use crate::associations::Entity as Associations;
+    pub use crate::clock_ticks::Entity as ClockTicks;
     pub use crate::companies::Entity as Companies;
     pub use crate::contacts::Entity as Contacts;
     pub use crate::deals::Entity as Deals;

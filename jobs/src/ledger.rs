@@ -84,11 +84,21 @@ impl Ledger {
 
     /// Writes the outbox row (status `pending`) and its first event, atomically.
     pub async fn record(&self, new: NewRun) -> Result<job_runs::Model, LedgerError> {
-        let now = Utc::now();
-        let id = new.id;
         let txn = platform::db::begin_write(&self.db).await?;
+        let run = Self::record_in(&txn, new).await?;
+        txn.commit().await?;
+        Ok(run)
+    }
+
+    /// Writes the outbox row inside the caller's transaction, so it commits together with
+    /// whatever caused it (a clock tick, a webhook event).
+    pub async fn record_in<C: sea_orm::ConnectionTrait>(
+        txn: &C,
+        new: NewRun,
+    ) -> Result<job_runs::Model, LedgerError> {
+        let now = Utc::now();
         let run = job_runs::ActiveModel {
-            id: Set(id),
+            id: Set(new.id),
             portal_id: Set(new.portal_id),
             job_type: Set(new.job_type),
             lane: Set(new.lane),
@@ -113,10 +123,9 @@ impl Ledger {
             updated_at: Set(now),
             heartbeat_at: Set(None),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        insert_event(&txn, &run, now, "enqueued", "accepted and recorded", None).await?;
-        txn.commit().await?;
+        insert_event(txn, &run, now, "enqueued", "accepted and recorded", None).await?;
         Ok(run)
     }
 

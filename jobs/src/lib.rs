@@ -1,7 +1,9 @@
 //! Conturs' jobs: typed payloads, their handlers, the progress ledger and the queue wiring
 //! shared by the worker, the clock and the API (DESIGN §3).
 
+pub mod clock;
 pub mod errors;
+pub mod handlers;
 pub mod ledger;
 pub mod payload;
 pub mod progress;

@@ -187,18 +187,7 @@ impl Queue {
         options: EnqueueOptions,
     ) -> Result<J, QueueError> {
         let job = make(uuid::Uuid::now_v7());
-        self.ledger
-            .record(NewRun {
-                id: job.run_id(),
-                portal_id: job.portal_id(),
-                job_type: J::TYPE,
-                lane: job.lane(),
-                payload: serde_json::to_value(&job)?,
-                max_attempts: J::MAX_ATTEMPTS,
-                idempotency_key: options.idempotency_key.clone(),
-                parent_id: options.parent_id,
-            })
-            .await?;
+        self.ledger.record(new_run(&job, &options)?).await?;
         self.push(&job, options.delay).await?;
         self.ledger.mark_queued(job.run_id()).await?;
         Ok(job)
@@ -234,4 +223,18 @@ impl Queue {
             }
         }
     }
+}
+
+/// The ledger row for `job`.
+pub fn new_run<J: JobPayload>(job: &J, options: &EnqueueOptions) -> Result<NewRun, QueueError> {
+    Ok(NewRun {
+        id: job.run_id(),
+        portal_id: job.portal_id(),
+        job_type: J::TYPE,
+        lane: job.lane(),
+        payload: serde_json::to_value(job)?,
+        max_attempts: J::MAX_ATTEMPTS,
+        idempotency_key: options.idempotency_key.clone(),
+        parent_id: options.parent_id,
+    })
 }

@@ -11,6 +11,7 @@ mod m20261127_000002_crm_records;
 mod m20261127_000003_models_and_scores;
 mod m20261127_000004_job_ledger;
 mod m20261127_000005_webhook_events;
+mod m20261127_000006_clock_ticks;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_models_and_scores::Migration),
             Box::new(m20261127_000004_job_ledger::Migration),
             Box::new(m20261127_000005_webhook_events::Migration),
+            Box::new(m20261127_000006_clock_ticks::Migration),
         ]
     }
 }

@@ -29,6 +29,8 @@ pub mod vars {
     pub const HUBSPOT_REDIRECT_URI: &str = "HUBSPOT_REDIRECT_URI";
     pub const HUBSPOT_APP_ID: &str = "HUBSPOT_APP_ID";
     pub const HUBSPOT_API_VERSION: &str = "HUBSPOT_API_VERSION";
+    pub const NIGHTLY_SCHEDULE: &str = "CONTURS_NIGHTLY_SCHEDULE";
+    pub const WORKER_CONCURRENCY: &str = "CONTURS_WORKER_CONCURRENCY";
 }
 
 /// Where the embedded default keeps its data when `DATABASE_URL` is unset.
@@ -38,6 +40,9 @@ pub const DEFAULT_SIMULATOR_URL: &str = "http://127.0.0.1:8090";
 /// Real HubSpot, the default in production.
 pub const HUBSPOT_PRODUCTION_URL: &str = "https://api.hubapi.com";
 const DEFAULT_PORT: u16 = 8080;
+/// 00:00 UTC every day, in the `cron` crate's six-field form (seconds first).
+pub const DEFAULT_NIGHTLY_SCHEDULE: &str = "0 0 0 * * *";
+const DEFAULT_WORKER_CONCURRENCY: usize = 8;
 /// Development-only secrets. Publicly known: they protect nothing and production refuses them.
 const DEV_SECRET_KEY: [u8; 32] = *b"conturs-development-key-32-bytes";
 const DEV_ADMIN_TOKEN: &str = "conturs-dev-admin-token";
@@ -246,6 +251,10 @@ pub struct Settings {
     pub hubspot: HubSpotSettings,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// When the clock fires NightlyResync (cron, UTC).
+    pub nightly_schedule: String,
+    /// Jobs one worker process runs at once per lane.
+    pub worker_concurrency: usize,
 }
 
 impl Settings {
@@ -420,6 +429,33 @@ impl Settings {
         };
         let log_filter = get(vars::LOG_FILTER).unwrap_or_else(|| "info".to_owned());
 
+        let nightly_schedule =
+            get(vars::NIGHTLY_SCHEDULE).unwrap_or_else(|| DEFAULT_NIGHTLY_SCHEDULE.to_owned());
+        <cron::Schedule as std::str::FromStr>::from_str(&nightly_schedule).map_err(|e| {
+            // The parser's message points at the column over several lines; keep its verdict.
+            let e = e.to_string();
+            let e = e.lines().last().unwrap_or_default().to_owned();
+            invalid(
+                vars::NIGHTLY_SCHEDULE,
+                format!(
+                    "is not a cron schedule (sec min hour day month weekday, UTC): {nightly_schedule:?}: {e}"
+                ),
+            )
+        })?;
+
+        let worker_concurrency = match get(vars::WORKER_CONCURRENCY) {
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=256).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        vars::WORKER_CONCURRENCY,
+                        format!("must be a number from 1 to 256, got {raw:?}"),
+                    ));
+                }
+            },
+            None => DEFAULT_WORKER_CONCURRENCY,
+        };
+
         Ok(Self {
             environment,
             database_url,
@@ -431,6 +467,8 @@ impl Settings {
             hubspot,
             log_format,
             log_filter,
+            nightly_schedule,
+            worker_concurrency,
         })
     }
 
@@ -467,6 +505,8 @@ const ALL_VARS: &[&str] = &[
     vars::HUBSPOT_REDIRECT_URI,
     vars::HUBSPOT_APP_ID,
     vars::HUBSPOT_API_VERSION,
+    vars::NIGHTLY_SCHEDULE,
+    vars::WORKER_CONCURRENCY,
 ];
 
 fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -521,6 +561,8 @@ mod tests {
             "http://localhost:8080/oauth/hubspot/callback"
         );
         assert_eq!(s.log_format, LogFormat::Human);
+        assert_eq!(s.nightly_schedule, "0 0 0 * * *");
+        assert_eq!(s.worker_concurrency, 8);
         assert_eq!(
             s.insecure_defaults(),
             vec![
@@ -617,6 +659,10 @@ mod tests {
             ("HUBSPOT_REDIRECT_URI", "/callback"),
             ("HUBSPOT_APP_ID", "twelve"),
             ("HUBSPOT_API_VERSION", "v9"),
+            ("CONTURS_NIGHTLY_SCHEDULE", "at midnight"),
+            ("CONTURS_NIGHTLY_SCHEDULE", "0 0 25 * * *"),
+            ("CONTURS_WORKER_CONCURRENCY", "0"),
+            ("CONTURS_WORKER_CONCURRENCY", "many"),
         ];
         for (var, value) in cases {
             let err = error_for(&[(var, value)]);

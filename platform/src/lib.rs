@@ -5,6 +5,7 @@
 pub mod config;
 pub mod db;
 pub mod secret_box;
+pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
 

@@ -1,7 +1,9 @@
 //! End-to-end tests. One binary, modules per area, so the workspace links tests once.
 
 mod api_health;
+mod clock;
 mod entities;
 mod ledger;
 mod migrations;
+mod pipeline;
 mod queue;

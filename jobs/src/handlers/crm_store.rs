@@ -1,0 +1,432 @@
+//! HubSpot records into the database and back out as scoring facts.
+//!
+//! Writes are upserts keyed by `(portal_id, id)`, so a page written twice (a retried or resumed
+//! sync) leaves the same rows. Typed columns are parsed here, once, at the edge.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::{AssociationKind, associations, companies, contacts, deals};
+use hubspot::ObjectType;
+use hubspot::crm::CrmObject;
+use scoring::Label;
+use scoring::crm::{CompanyFacts, ContactFacts, DealFacts, company_label};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::Value;
+
+/// Properties Conturs reads, per object type (never email content or activity).
+pub fn properties_for(object: ObjectType) -> Vec<String> {
+    let names: &[&str] = match object {
+        ObjectType::Companies => &[
+            "name",
+            "domain",
+            "industry",
+            "numberofemployees",
+            "annualrevenue",
+            "country",
+            "createdate",
+            "hs_lastmodifieddate",
+        ],
+        ObjectType::Contacts => &[
+            "email",
+            "firstname",
+            "lastname",
+            "jobtitle",
+            "hs_seniority",
+            "hs_role",
+            "lifecyclestage",
+            "hs_lead_status",
+            "country",
+            "createdate",
+            "lastmodifieddate",
+        ],
+        ObjectType::Deals => &[
+            "dealname",
+            "pipeline",
+            "dealstage",
+            "amount",
+            "closedate",
+            "hs_is_closed_won",
+            "hs_is_closed",
+            "createdate",
+            "hs_lastmodifieddate",
+        ],
+    };
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+fn hubspot_id(raw: &str) -> Option<i64> {
+    raw.trim().parse::<i64>().ok()
+}
+
+fn time(raw: Option<&str>) -> Option<DateTime<Utc>> {
+    raw.and_then(|r| DateTime::parse_from_rfc3339(r).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn text(object: &CrmObject, name: &str) -> Option<String> {
+    object
+        .property(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn number(object: &CrmObject, name: &str) -> Option<f64> {
+    object
+        .property(name)
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+}
+
+fn raw_properties(object: &CrmObject) -> Value {
+    serde_json::to_value(&object.properties).unwrap_or(Value::Null)
+}
+
+/// The contact's primary company: HubSpot's `contact_to_company` type (id 1) when labelled,
+/// otherwise the first associated company.
+pub fn primary_company(object: &CrmObject) -> Option<i64> {
+    let page = object.associations.get(ObjectType::Companies.as_str())?;
+    page.results
+        .iter()
+        .find(|a| a.association_type.as_deref() == Some("contact_to_company"))
+        .or_else(|| page.results.first())
+        .and_then(|a| hubspot_id(&a.id))
+}
+
+/// Writes one page of records; returns how many rows it wrote.
+pub async fn upsert_page<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+    object: ObjectType,
+    records: &[CrmObject],
+) -> Result<usize, DbErr> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let now = Utc::now();
+    match object {
+        ObjectType::Companies => {
+            let rows = records.iter().filter_map(|r| {
+                Some(companies::ActiveModel {
+                    portal_id: Set(portal_id),
+                    id: Set(hubspot_id(&r.id)?),
+                    name: Set(text(r, "name")),
+                    domain: Set(text(r, "domain")),
+                    industry: Set(text(r, "industry")),
+                    employees: Set(number(r, "numberofemployees").map(|v| v as i64)),
+                    annual_revenue: Set(number(r, "annualrevenue")),
+                    country: Set(text(r, "country")),
+                    properties: Set(raw_properties(r)),
+                    hs_created_at: Set(time(r.created_at.as_deref())),
+                    hs_updated_at: Set(time(r.updated_at.as_deref())),
+                    archived: Set(r.archived),
+                    synced_at: Set(now),
+                })
+            });
+            let rows: Vec<_> = rows.collect();
+            let written = rows.len();
+            companies::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([companies::Column::PortalId, companies::Column::Id])
+                        .update_columns([
+                            companies::Column::Name,
+                            companies::Column::Domain,
+                            companies::Column::Industry,
+                            companies::Column::Employees,
+                            companies::Column::AnnualRevenue,
+                            companies::Column::Country,
+                            companies::Column::Properties,
+                            companies::Column::HsCreatedAt,
+                            companies::Column::HsUpdatedAt,
+                            companies::Column::Archived,
+                            companies::Column::SyncedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(db)
+                .await?;
+            Ok(written)
+        }
+        ObjectType::Contacts => {
+            let rows: Vec<_> = records
+                .iter()
+                .filter_map(|r| {
+                    Some(contacts::ActiveModel {
+                        portal_id: Set(portal_id),
+                        id: Set(hubspot_id(&r.id)?),
+                        email: Set(text(r, "email")),
+                        first_name: Set(text(r, "firstname")),
+                        last_name: Set(text(r, "lastname")),
+                        job_title: Set(text(r, "jobtitle")),
+                        hs_seniority: Set(text(r, "hs_seniority")),
+                        hs_role: Set(text(r, "hs_role")),
+                        lifecycle_stage: Set(text(r, "lifecyclestage")),
+                        lead_status: Set(text(r, "hs_lead_status")),
+                        country: Set(text(r, "country")),
+                        company_id: Set(primary_company(r)),
+                        properties: Set(raw_properties(r)),
+                        hs_created_at: Set(time(r.created_at.as_deref())),
+                        hs_updated_at: Set(time(r.updated_at.as_deref())),
+                        archived: Set(r.archived),
+                        synced_at: Set(now),
+                    })
+                })
+                .collect();
+            let written = rows.len();
+            contacts::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([contacts::Column::PortalId, contacts::Column::Id])
+                        .update_columns([
+                            contacts::Column::Email,
+                            contacts::Column::FirstName,
+                            contacts::Column::LastName,
+                            contacts::Column::JobTitle,
+                            contacts::Column::HsSeniority,
+                            contacts::Column::HsRole,
+                            contacts::Column::LifecycleStage,
+                            contacts::Column::LeadStatus,
+                            contacts::Column::Country,
+                            contacts::Column::CompanyId,
+                            contacts::Column::Properties,
+                            contacts::Column::HsCreatedAt,
+                            contacts::Column::HsUpdatedAt,
+                            contacts::Column::Archived,
+                            contacts::Column::SyncedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(db)
+                .await?;
+            Ok(written)
+        }
+        ObjectType::Deals => {
+            let rows: Vec<_> = records
+                .iter()
+                .filter_map(|r| {
+                    let facts = DealFacts::from_hubspot_properties(&r.properties);
+                    Some(deals::ActiveModel {
+                        portal_id: Set(portal_id),
+                        id: Set(hubspot_id(&r.id)?),
+                        name: Set(text(r, "dealname")),
+                        pipeline: Set(text(r, "pipeline")),
+                        stage: Set(text(r, "dealstage")),
+                        amount: Set(number(r, "amount")),
+                        close_date: Set(time(r.property("closedate"))),
+                        is_closed: Set(facts.closed),
+                        is_closed_won: Set(facts.closed_won),
+                        properties: Set(raw_properties(r)),
+                        hs_created_at: Set(time(r.created_at.as_deref())),
+                        hs_updated_at: Set(time(r.updated_at.as_deref())),
+                        archived: Set(r.archived),
+                        synced_at: Set(now),
+                    })
+                })
+                .collect();
+            let written = rows.len();
+            deals::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([deals::Column::PortalId, deals::Column::Id])
+                        .update_columns([
+                            deals::Column::Name,
+                            deals::Column::Pipeline,
+                            deals::Column::Stage,
+                            deals::Column::Amount,
+                            deals::Column::CloseDate,
+                            deals::Column::IsClosed,
+                            deals::Column::IsClosedWon,
+                            deals::Column::Properties,
+                            deals::Column::HsCreatedAt,
+                            deals::Column::HsUpdatedAt,
+                            deals::Column::Archived,
+                            deals::Column::SyncedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(db)
+                .await?;
+            let links: Vec<_> = records
+                .iter()
+                .filter_map(|r| Some((hubspot_id(&r.id)?, r)))
+                .flat_map(|(deal, r)| {
+                    r.associated_ids(ObjectType::Companies)
+                        .into_iter()
+                        .filter_map(move |company| Some((deal, hubspot_id(&company)?)))
+                })
+                .collect();
+            replace_links(db, portal_id, AssociationKind::DealCompany, &links).await?;
+            Ok(written)
+        }
+    }
+}
+
+/// Records association rows (idempotently).
+async fn replace_links<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+    kind: AssociationKind,
+    links: &[(i64, i64)],
+) -> Result<(), DbErr> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let rows = links.iter().map(|(from, to)| associations::ActiveModel {
+        portal_id: Set(portal_id),
+        kind: Set(kind),
+        from_id: Set(*from),
+        to_id: Set(*to),
+        is_primary: Set(true),
+        synced_at: Set(now),
+    });
+    associations::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                associations::Column::PortalId,
+                associations::Column::Kind,
+                associations::Column::FromId,
+                associations::Column::ToId,
+            ])
+            .update_column(associations::Column::SyncedAt)
+            .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// One contact as training sees it.
+pub struct PortalContact {
+    pub id: i64,
+    pub facts: ContactFacts,
+    pub company_id: Option<i64>,
+    pub label: Label,
+    /// When the label's outcome happened (close date), for time-based holdouts.
+    pub label_time: Option<i64>,
+}
+
+/// Everything training needs about a portal, in memory: ~200 bytes a contact.
+pub struct PortalFacts {
+    /// In contact id order.
+    pub contacts: Vec<PortalContact>,
+    /// Closed-won deals seen, a fingerprint for "did the closed-won data change".
+    pub closed_won_deals: usize,
+}
+
+fn to_map(properties: &Value) -> BTreeMap<String, String> {
+    serde_json::from_value(properties.clone()).unwrap_or_default()
+}
+
+/// Company facts by id.
+pub async fn company_facts<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+    ids: Option<&[i64]>,
+) -> Result<HashMap<i64, CompanyFacts>, DbErr> {
+    let mut query = companies::Entity::find()
+        .filter(companies::Column::PortalId.eq(portal_id))
+        .filter(companies::Column::Archived.eq(false));
+    if let Some(ids) = ids {
+        query = query.filter(companies::Column::Id.is_in(ids.iter().copied()));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.id,
+                CompanyFacts::from_hubspot_properties(&to_map(&c.properties)),
+            )
+        })
+        .collect())
+}
+
+/// Labels per company from its deals (closed-won → positive, closed-lost only → negative).
+pub async fn company_labels<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+) -> Result<(HashMap<i64, (Label, Option<i64>)>, usize), DbErr> {
+    let deal_rows = deals::Entity::find()
+        .filter(deals::Column::PortalId.eq(portal_id))
+        .filter(deals::Column::Archived.eq(false))
+        .all(db)
+        .await?;
+    let closed_won = deal_rows.iter().filter(|d| d.is_closed_won).count();
+    let facts: HashMap<i64, DealFacts> = deal_rows
+        .iter()
+        .map(|d| {
+            (
+                d.id,
+                DealFacts::from_hubspot_properties(&to_map(&d.properties)),
+            )
+        })
+        .collect();
+    let links = associations::Entity::find()
+        .filter(associations::Column::PortalId.eq(portal_id))
+        .filter(associations::Column::Kind.eq(AssociationKind::DealCompany))
+        .all(db)
+        .await?;
+    let mut by_company: HashMap<i64, Vec<DealFacts>> = HashMap::new();
+    for link in links {
+        if let Some(deal) = facts.get(&link.from_id) {
+            by_company.entry(link.to_id).or_default().push(*deal);
+        }
+    }
+    Ok((
+        by_company
+            .into_iter()
+            .map(|(company, deals)| (company, company_label(&deals)))
+            .collect(),
+        closed_won,
+    ))
+}
+
+/// Loads a portal's contacts as labelled scoring facts, in pages to keep peak memory low.
+pub async fn portal_facts<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+) -> Result<PortalFacts, DbErr> {
+    let companies = company_facts(db, portal_id, None).await?;
+    let (labels, closed_won_deals) = company_labels(db, portal_id).await?;
+    let mut out = Vec::new();
+    let mut after = i64::MIN;
+    loop {
+        let page = contacts::Entity::find()
+            .filter(contacts::Column::PortalId.eq(portal_id))
+            .filter(contacts::Column::Archived.eq(false))
+            .filter(contacts::Column::Id.gt(after))
+            .order_by_asc(contacts::Column::Id)
+            .limit(5_000)
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for contact in page {
+            let company = contact
+                .company_id
+                .and_then(|id| companies.get(&id).cloned());
+            let facts =
+                ContactFacts::from_hubspot_properties(&to_map(&contact.properties), company);
+            let (label, label_time) = contact
+                .company_id
+                .and_then(|id| labels.get(&id).copied())
+                .unwrap_or((Label::Unlabeled, None));
+            out.push(PortalContact {
+                id: contact.id,
+                facts,
+                company_id: contact.company_id,
+                label,
+                label_time,
+            });
+        }
+    }
+    Ok(PortalFacts {
+        contacts: out,
+        closed_won_deals,
+    })
+}

@@ -1,0 +1,212 @@
+//! ScoreContact: re-score a batch of contacts from fresh HubSpot data (batch read by id, never
+//! search, whose index lags), store the scores, and write back the ones that changed.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::contacts;
+use hubspot::ObjectType;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::crm_store::{company_facts, properties_for, upsert_page};
+use super::scores_store::{active_model, store_score};
+use super::{Deps, db_error};
+use crate::errors::JobError;
+use crate::payload::{JobPayload, ScoreContact, WriteBack};
+use crate::progress::Progress;
+use crate::queue::EnqueueOptions;
+
+pub async fn score_contacts(
+    deps: Deps,
+    job: ScoreContact,
+    mut progress: Progress,
+) -> Result<(), JobError> {
+    let portal_id = job.portal_id;
+    progress
+        .phase("refreshing", Some(job.contact_ids.len() as i64))
+        .await?;
+    refresh_contacts(&deps, portal_id, &job.contact_ids, job.lane).await?;
+    progress.advance(job.contact_ids.len() as i64).await?;
+
+    let Some((version, model)) = active_model(&deps.db, portal_id).await.map_err(db_error)? else {
+        // No model yet (not trained, or not enough data): the data is stored, nothing to score.
+        return Ok(());
+    };
+    progress
+        .phase("scoring", Some(job.contact_ids.len() as i64))
+        .await?;
+    let changed = score_stored(&deps, portal_id, &job.contact_ids, version, &model).await?;
+    progress.advance(job.contact_ids.len() as i64).await?;
+    if !changed.is_empty() {
+        deps.queue
+            .enqueue(
+                |run_id| WriteBack {
+                    run_id,
+                    portal_id,
+                    contact_ids: changed,
+                    lane: job.lane,
+                },
+                EnqueueOptions {
+                    parent_id: Some(job.run_id()),
+                    ..EnqueueOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| JobError::transient(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn budget_lane(lane: entity::Lane) -> hubspot::Lane {
+    match lane {
+        entity::Lane::Realtime => hubspot::Lane::Realtime,
+        entity::Lane::Bulk => hubspot::Lane::Bulk,
+    }
+}
+
+/// Reads the contacts, their primary companies and any company we have not stored yet.
+pub async fn refresh_contacts(
+    deps: &Deps,
+    portal_id: i64,
+    contact_ids: &[i64],
+    lane: entity::Lane,
+) -> Result<(), JobError> {
+    let client = deps.hubspot.portal(portal_id as u64, budget_lane(lane));
+    let ids: Vec<String> = contact_ids.iter().map(i64::to_string).collect();
+    let read = match client
+        .batch_read(
+            ObjectType::Contacts,
+            &ids,
+            &properties_for(ObjectType::Contacts),
+        )
+        .await
+    {
+        Ok(read) => read,
+        Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
+    };
+    let links = match client
+        .batch_read_associations(ObjectType::Contacts, ObjectType::Companies, &ids)
+        .await
+    {
+        Ok(links) => links,
+        Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
+    };
+    let primary: HashMap<i64, i64> = links
+        .iter()
+        .filter_map(|l| {
+            let company = l.primary_ids.first().or_else(|| l.to_ids.first())?;
+            Some((l.from_id.parse().ok()?, company.parse().ok()?))
+        })
+        .collect();
+
+    // Companies we have never seen (a contact moved to a new company).
+    let wanted: Vec<i64> = primary.values().copied().collect();
+    let known = company_facts(&deps.db, portal_id, Some(&wanted))
+        .await
+        .map_err(db_error)?;
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|id| !known.contains_key(id))
+        .map(i64::to_string)
+        .collect();
+    if !unknown.is_empty() {
+        let companies_read = match client
+            .batch_read(
+                ObjectType::Companies,
+                &unknown,
+                &properties_for(ObjectType::Companies),
+            )
+            .await
+        {
+            Ok(read) => read,
+            Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
+        };
+        upsert_page(
+            &deps.db,
+            portal_id,
+            ObjectType::Companies,
+            &companies_read.objects,
+        )
+        .await
+        .map_err(db_error)?;
+    }
+
+    let txn = platform::db::begin_write(&deps.db)
+        .await
+        .map_err(db_error)?;
+    upsert_page(&txn, portal_id, ObjectType::Contacts, &read.objects)
+        .await
+        .map_err(db_error)?;
+    for contact_id in contact_ids {
+        contacts::Entity::update_many()
+            .col_expr(
+                contacts::Column::CompanyId,
+                Expr::value(primary.get(contact_id).copied()),
+            )
+            .filter(contacts::Column::PortalId.eq(portal_id))
+            .filter(contacts::Column::Id.eq(*contact_id))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
+    // Contacts HubSpot no longer has (deleted or merged away) stop being scored.
+    let missing: Vec<i64> = read
+        .missing
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    if !missing.is_empty() {
+        contacts::Entity::update_many()
+            .col_expr(contacts::Column::Archived, Expr::value(true))
+            .filter(contacts::Column::PortalId.eq(portal_id))
+            .filter(contacts::Column::Id.is_in(missing))
+            .exec(&txn)
+            .await
+            .map_err(db_error)?;
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(())
+}
+
+/// Scores stored contacts with `model`; returns those whose HubSpot values must change.
+pub async fn score_stored(
+    deps: &Deps,
+    portal_id: i64,
+    contact_ids: &[i64],
+    version: i32,
+    model: &scoring::crm::ContactModel,
+) -> Result<Vec<i64>, JobError> {
+    let rows = contacts::Entity::find()
+        .filter(contacts::Column::PortalId.eq(portal_id))
+        .filter(contacts::Column::Archived.eq(false))
+        .filter(contacts::Column::Id.is_in(contact_ids.iter().copied()))
+        .all(&deps.db)
+        .await
+        .map_err(db_error)?;
+    let company_ids: Vec<i64> = rows.iter().filter_map(|c| c.company_id).collect();
+    let companies = company_facts(&deps.db, portal_id, Some(&company_ids))
+        .await
+        .map_err(db_error)?;
+    let now = Utc::now();
+    let mut changed = Vec::new();
+    let txn = platform::db::begin_write(&deps.db)
+        .await
+        .map_err(db_error)?;
+    for contact in rows {
+        let properties = serde_json::from_value(contact.properties.clone()).unwrap_or_default();
+        let company = contact
+            .company_id
+            .and_then(|id| companies.get(&id).cloned());
+        let facts = scoring::crm::ContactFacts::from_hubspot_properties(&properties, company);
+        let result = model.score(&facts);
+        if store_score(&txn, portal_id, contact.id, version, &result, now)
+            .await
+            .map_err(db_error)?
+        {
+            changed.push(contact.id);
+        }
+    }
+    txn.commit().await.map_err(db_error)?;
+    Ok(changed)
+}
