@@ -6,7 +6,6 @@
 
 mod health;
 
-
 use std::net::SocketAddr;
 
 use axum::Router;
