@@ -209,7 +209,16 @@ fn table_output_time_holdout_and_scores_file() {
         assert!(["A", "B", "C", "D", "F"].contains(&&record[3]));
         assert!(!record[7].is_empty());
     }
-    assert!(records.iter().any(|r| r[7].contains("Strong fit: ")));
+    assert!(
+        records
+            .iter()
+            .any(|r| &r[3] == "A" && r[7].starts_with("Strong fit: "))
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| &r[3] == "F" && r[7].starts_with("Weak fit: "))
+    );
 }
 
 #[test]

@@ -7,12 +7,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::Grade;
+
 /// At most this many reasons for a good fit.
 pub const MAX_POSITIVE_FACTORS: usize = 3;
 /// At most this many reasons against.
 pub const MAX_NEGATIVE_FACTORS: usize = 2;
 /// A share is quoted only when at least this many closed-won customers have the value.
 pub const MIN_CUSTOMERS_FOR_SHARE: usize = 3;
+/// Factors moving the odds by less than this many points (±15%) are noise to a reader.
+pub const MIN_FACTOR_POINTS: i32 = 2;
 
 /// One reason, tied to an original field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +65,8 @@ fn percent(share: f64) -> String {
 /// The reasons behind one score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
+    /// Grade of the explained score; sets the headline ("Strong fit" only for A and B).
+    pub grade: Grade,
     /// Strongest first.
     pub positives: Vec<Factor>,
     /// Strongest (most negative) first.
@@ -68,33 +74,34 @@ pub struct Explanation {
 }
 
 impl Explanation {
-    /// Picks the top factors from (field, text, points, shares) candidates; ties break by field
+    /// Picks the top factors (at least [`MIN_FACTOR_POINTS`] either way); ties break by field
     /// order, so the same model and contact always give the same explanation.
-    pub fn from_factors(mut factors: Vec<Factor>) -> Explanation {
+    pub fn from_factors(mut factors: Vec<Factor>, grade: Grade) -> Explanation {
         // Stable sort keeps field order among equal points.
         factors.sort_by_key(|factor| std::cmp::Reverse(factor.points));
         let positives: Vec<Factor> = factors
             .iter()
-            .filter(|f| f.points > 0)
+            .filter(|f| f.points >= MIN_FACTOR_POINTS)
             .take(MAX_POSITIVE_FACTORS)
             .cloned()
             .collect();
         let negatives: Vec<Factor> = factors
             .iter()
             .rev()
-            .filter(|f| f.points < 0)
+            .filter(|f| f.points <= -MIN_FACTOR_POINTS)
             .take(MAX_NEGATIVE_FACTORS)
             .cloned()
             .collect();
         Explanation {
+            grade,
             positives,
             negatives,
         }
     }
 
-    /// At most two lines for HubSpot's multi-line property, e.g.
-    /// "Strong fit: Computer software industry (42% of your closed-won customers vs 12% of
-    /// contacts), 201–1,000 employees, VP-level.\nWeaker: based in Brazil (none of …)."
+    /// At most two lines for HubSpot's multi-line property. The headline follows the grade:
+    /// A/B "Strong fit: …" then "Weaker: …"; C "Partial fit: …" then "Weaker: …"; D/F lead
+    /// with what holds the contact back ("Weak fit: …") then "In its favour: …".
     pub fn text(&self) -> String {
         let join = |factors: &[Factor]| {
             factors
@@ -103,15 +110,25 @@ impl Explanation {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut text = if self.positives.is_empty() {
-            "No strong fit signals.".to_string()
-        } else {
-            format!("Strong fit: {}.", join(&self.positives))
+        let (first, second) = match self.grade {
+            Grade::A | Grade::B => (
+                section("Strong fit", &join(&self.positives)),
+                section("Weaker", &join(&self.negatives)),
+            ),
+            Grade::C => (
+                section("Partial fit", &join(&self.positives)),
+                section("Weaker", &join(&self.negatives)),
+            ),
+            Grade::D | Grade::F => (
+                section("Weak fit", &join(&self.negatives)),
+                section("In its favour", &join(&self.positives)),
+            ),
         };
-        if !self.negatives.is_empty() {
-            text.push_str(&format!("\nWeaker: {}.", join(&self.negatives)));
+        match (first, second) {
+            (Some(first), Some(second)) => format!("{first}\n{second}"),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => "Close to your average contact on every field.".to_string(),
         }
-        text
     }
 
     /// One factor per line with its signed points, e.g. "+14 Computer software industry".
@@ -126,6 +143,10 @@ impl Explanation {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+fn section(heading: &str, body: &str) -> Option<String> {
+    (!body.is_empty()).then(|| format!("{heading}: {body}."))
 }
 
 /// Points for a logit contribution: +10 doubles the odds.
@@ -153,16 +174,19 @@ mod tests {
 
     #[test]
     fn keeps_three_best_and_two_worst_in_a_stable_order() {
-        let explanation = Explanation::from_factors(vec![
-            factor("a", 5, None),
-            factor("b", 12, Some((0.42, 0.12))),
-            factor("c", 5, None),
-            factor("d", 1, None),
-            factor("e", -3, None),
-            factor("f", -9, Some((0.0, 0.08))),
-            factor("g", -1, None),
-            factor("h", 0, None),
-        ]);
+        let explanation = Explanation::from_factors(
+            vec![
+                factor("a", 5, None),
+                factor("b", 12, Some((0.42, 0.12))),
+                factor("c", 5, None),
+                factor("d", 1, None),
+                factor("e", -3, None),
+                factor("f", -9, Some((0.0, 0.08))),
+                factor("g", -1, None),
+                factor("h", 0, None),
+            ],
+            Grade::A,
+        );
         let fields: Vec<&str> = explanation
             .positives
             .iter()
@@ -187,12 +211,22 @@ mod tests {
     }
 
     #[test]
-    fn text_without_positive_factors_says_so() {
-        let explanation = Explanation::from_factors(vec![factor("a", -2, Some((0.004, 0.5)))]);
+    fn headlines_follow_the_grade() {
+        let factors = vec![factor("a", -2, Some((0.004, 0.5))), factor("b", 3, None)];
+        let weak = Explanation::from_factors(factors.clone(), Grade::F);
         assert_eq!(
-            explanation.text(),
-            "No strong fit signals.\nWeaker: a value (<1% of your closed-won customers vs 50% of contacts)."
+            weak.text(),
+            "Weak fit: a value (<1% of your closed-won customers vs 50% of contacts).\nIn its favour: b value."
         );
+        let partial = Explanation::from_factors(factors, Grade::C);
+        assert!(
+            partial
+                .text()
+                .starts_with("Partial fit: b value.\nWeaker: a value")
+        );
+        let flat = Explanation::from_factors(vec![factor("a", 1, None)], Grade::C);
+        assert!(flat.positives.is_empty(), "1 point is below the threshold");
+        assert_eq!(flat.text(), "Close to your average contact on every field.");
         assert_eq!(points_of_logit(std::f64::consts::LN_2), 10);
         assert_eq!(points_of_logit(f64::NAN), 0);
     }

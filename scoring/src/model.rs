@@ -167,28 +167,36 @@ impl TabularModel {
             .fields
             .iter()
             .enumerate()
-            .map(|(index, field)| {
+            .filter_map(|(index, field)| {
                 let column = columns[index] as usize;
                 let contribution = self.weights.columns[column]
                     + field.continuous_slot().map_or(0.0, |slot| {
                         self.weights.continuous[slot] * f64::from(values[slot])
                     })
                     - self.baselines[index];
+                // A missing value is not a trait of the contact; it never headlines a reason.
+                let missing = column == field.first_column + field.width() - 1;
                 let insight = &self.insights[column];
-                let quotable = insight.won_groups >= MIN_CUSTOMERS_FOR_SHARE
-                    || (insight.won_groups == 0
-                        && insight.contact_share >= 0.01
-                        && contribution < 0.0);
-                Factor {
+                // Quote shares only when they back the sign of the points by a clear margin.
+                let backed = if contribution > 0.0 {
+                    insight.won_share >= 1.1 * insight.contact_share
+                } else {
+                    insight.won_share <= 0.9 * insight.contact_share
+                };
+                let quotable = backed
+                    && (insight.won_groups >= MIN_CUSTOMERS_FOR_SHARE
+                        || (insight.won_groups == 0 && insight.contact_share >= 0.01));
+                (!missing).then(|| Factor {
                     field: field.spec.name.clone(),
                     text: field.column_labels[column - field.first_column].clone(),
                     points: points_of_logit(contribution),
                     won_share: quotable.then_some(insight.won_share),
                     contact_share: quotable.then_some(insight.contact_share),
-                }
+                })
             })
             .collect();
-        Explanation::from_factors(factors)
+        let grade = self.score_encoded(columns, values).grade;
+        Explanation::from_factors(factors, grade)
     }
 
     /// Serialises the artefact (JSON, so it can be inspected and diffed).

@@ -291,7 +291,11 @@ fn explanations_are_short_signed_and_stable_across_a_round_trip() {
         "{}",
         explanation.text()
     );
-    assert!(explanation.text().starts_with("Strong fit: "));
+    assert!(
+        explanation.text().starts_with("Strong fit: "),
+        "{}",
+        explanation.text()
+    );
     assert!(
         explanation
             .text()
