@@ -153,3 +153,48 @@ fn contact_models_round_trip_and_refuse_foreign_artefacts() {
     let error = ContactModel::from_json(&future).unwrap_err();
     assert!(error.to_string().contains("schema version 2"), "{error}");
 }
+
+#[test]
+fn portal_evaluation_cross_validates_and_holds_out_later_wins() {
+    let fixture = support::fixture(16, 5_000, Some(120));
+    let data = contact_dataset(fixture.labeled());
+    let config = scoring::evaluate::EvaluationConfig {
+        folds: 3,
+        ..Default::default()
+    };
+    let evaluation = scoring::evaluate::cross_validate(&data.dataset, &config).unwrap();
+    assert_eq!(evaluation.rows, data.dataset.len());
+    assert!(
+        evaluation.positive_groups >= 100,
+        "{}",
+        evaluation.positive_groups
+    );
+    assert!(
+        evaluation.auc > 0.6 && evaluation.auc < 0.95,
+        "auc {}",
+        evaluation.auc
+    );
+    assert!(
+        evaluation.lift_top_decile > 1.3,
+        "lift {}",
+        evaluation.lift_top_decile
+    );
+    assert!(
+        evaluation
+            .dropped_fields
+            .contains(&"lifecyclestage".to_string())
+    );
+    let holdout = evaluation
+        .time_holdout
+        .unwrap_or_else(|| panic!("close dates exist: {:?}", evaluation.time_holdout_skipped));
+    assert!(holdout.future_positives > 0);
+    eprintln!(
+        "portal CV: auc {:.3}, lift {:.2}, capture@20 {:.3}; time holdout auc {:.3} on {} later positives",
+        evaluation.auc,
+        evaluation.lift_top_decile,
+        evaluation.capture_top20,
+        holdout.auc,
+        holdout.future_positives
+    );
+    assert!(holdout.auc > 0.55, "holdout auc {}", holdout.auc);
+}
