@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod database;
+pub mod pipeline;
 pub mod redis_ns;
 
 pub use app::{TestApp, spawn_app};

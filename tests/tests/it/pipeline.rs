@@ -2,160 +2,27 @@
 //! and queue, a real database. Connect → InitialSync → TrainModel → WriteBack, then checks what
 //! HubSpot shows; then a NightlyResync with nothing changed must write nothing.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::Monitor;
-use chrono::Utc;
-use conturs_tests::{Backend, TestDatabase, TestRedis};
-use entity::{JobStatus, JobType, PortalStatus, job_runs, portals, scores};
-use hubspot::budget::BudgetPolicy;
+use conturs_tests::Backend;
+use conturs_tests::pipeline::{Pipeline, QueueKind};
+use entity::{JobStatus, JobType, PortalStatus, portals, scores};
+use hubspot::ObjectType;
 use hubspot::crm::ListRequest;
-use hubspot::oauth::tokens::TokenSet;
-use hubspot::oauth::{RefreshCoordination, TokenStore};
-use hubspot::{ClientConfig, HubSpotClient, ObjectType, RateBudget};
-use hubspot_sim::{SimConfig, Simulator};
-use jobs::handlers::token_store::DbTokenStore;
-use jobs::handlers::{Deps, register_all};
+use jobs::EnqueueOptions;
+use jobs::handlers::register_all;
 use jobs::payload::{InitialSync, NightlyResync};
-use jobs::{EnqueueOptions, Ledger, Queue, QueueBackend, QueueSettings};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-use secrecy::SecretString;
-use serde_json::json;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 const CONTACTS: usize = 3_000;
 
-struct Pipeline {
-    sim: hubspot_sim::RunningSimulator,
-    db: TestDatabase,
-    queue: Queue,
-    deps: Deps,
-    portal_id: i64,
-    _redis: Option<TestRedis>,
-}
+const SETTLE: Duration = Duration::from_secs(180);
 
-async fn pipeline(backend: Backend, redis_queue: bool) -> Pipeline {
-    platform::tls::install_crypto_provider();
-    let mut config = SimConfig::new("conturs-test-client", "conturs-test-secret");
-    config.contacts = CONTACTS;
-    config.seed = 11;
-    let sim = Simulator::start(config).await.expect("simulator");
-    let portal_id = sim.portal_id() as i64;
-
-    let db = TestDatabase::migrated(backend).await.expect("database");
-    let now = Utc::now();
-    portals::ActiveModel {
-        id: Set(portal_id),
-        hub_domain: Set(None),
-        status: Set(PortalStatus::Connected),
-        status_reason: Set(None),
-        scopes: Set(json!([])),
-        account_id: Set(None),
-        active_model_version: Set(None),
-        connected_at: Set(now),
-        disconnected_at: Set(None),
-        last_full_sync_at: Set(None),
-        last_incremental_sync_at: Set(None),
-        sync_watermark: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&db.conn)
-    .await
-    .expect("portal");
-
-    let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes([9; 32]));
-    let store = Arc::new(DbTokenStore::new(db.conn.clone(), cipher));
-    let pair = sim.issue_tokens(portal_id as u64).expect("tokens");
-    store
-        .save(
-            portal_id as u64,
-            TokenSet {
-                access_token: SecretString::from(pair.access_token),
-                refresh_token: SecretString::from(pair.refresh_token),
-                expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in as i64),
-                portal_id: portal_id as u64,
-                scopes: pair.scopes,
-            },
-        )
+async fn connect_to_done(backend: Backend, queue: QueueKind) {
+    let p = Pipeline::start(backend, queue, CONTACTS, 11)
         .await
-        .expect("store tokens");
-
-    let (queue_backend, redis, namespace) = if redis_queue {
-        let redis = TestRedis::new();
-        let backend = QueueBackend::redis(&redis.url).await.expect("redis");
-        let namespace = redis.namespace.clone();
-        (backend, Some(redis), namespace)
-    } else {
-        (
-            QueueBackend::sqlite(&db.conn).await.expect("sqlite queue"),
-            None,
-            format!("pipeline-{}", uuid::Uuid::new_v4().simple()),
-        )
-    };
-    let queue = Queue::new(
-        queue_backend,
-        QueueSettings {
-            namespace,
-            poll_interval: Duration::from_millis(100),
-            ..QueueSettings::default()
-        },
-        Ledger::new(db.conn.clone()),
-    );
-    let client = HubSpotClient::new(
-        ClientConfig::new(
-            sim.base_url().parse().expect("url"),
-            "conturs-test-client",
-            SecretString::from("conturs-test-secret"),
-            "http://localhost/oauth/hubspot/callback"
-                .parse()
-                .expect("url"),
-        ),
-        RateBudget::local(BudgetPolicy::default()).expect("budget"),
-        store,
-        RefreshCoordination::Local,
-    )
-    .expect("client");
-    let deps = Deps {
-        db: db.conn.clone(),
-        queue: queue.clone(),
-        hubspot: client,
-    };
-    Pipeline {
-        sim,
-        db,
-        queue,
-        deps,
-        portal_id,
-        _redis: redis,
-    }
-}
-
-/// Waits until every run is finished and returns them.
-async fn settle(p: &Pipeline, at_least: usize) -> Vec<job_runs::Model> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    loop {
-        let runs = job_runs::Entity::find()
-            .filter(job_runs::Column::PortalId.eq(p.portal_id))
-            .all(&p.db.conn)
-            .await
-            .expect("runs");
-        if runs.len() >= at_least && runs.iter().all(|r| r.status.is_terminal()) {
-            return runs;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "pipeline did not settle: {:?}",
-            runs.iter()
-                .map(|r| (r.job_type, r.status, r.last_error.clone()))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn connect_to_done(backend: Backend, redis_queue: bool) {
-    let p = pipeline(backend, redis_queue).await;
+        .expect("pipeline");
     let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "it-worker", 4);
     let workers = tokio::spawn(async move {
         let _ = monitor.run().await;
@@ -169,7 +36,7 @@ async fn connect_to_done(backend: Backend, redis_queue: bool) {
         )
         .await
         .expect("enqueue");
-    let runs = settle(&p, 3).await;
+    let runs = p.settle(3, SETTLE).await;
     for run in &runs {
         assert_eq!(
             run.status,
@@ -277,7 +144,9 @@ async fn connect_to_done(backend: Backend, redis_queue: bool) {
                     contact.property("conturs_explanation"),
                     row.explanation.as_deref()
                 );
-                assert!(contact.property("conturs_top_factors").is_some());
+                // HubSpot omits empty values: a contact with no notable factor shows none.
+                let factors = row.written_top_factors.as_deref().filter(|f| !f.is_empty());
+                assert_eq!(contact.property("conturs_top_factors"), factors);
                 assert!(contact.property("conturs_last_scored").is_some());
             }
             None => {
@@ -291,7 +160,7 @@ async fn connect_to_done(backend: Backend, redis_queue: bool) {
     }
 
     // A nightly run with nothing changed writes nothing.
-    let updates_before = batch_updates(&p);
+    let updates_before = p.requests_matching("batch/update");
     p.queue
         .enqueue(
             |run_id| NightlyResync { run_id, portal_id },
@@ -299,7 +168,7 @@ async fn connect_to_done(backend: Backend, redis_queue: bool) {
         )
         .await
         .expect("enqueue nightly");
-    let after = settle(&p, runs.len() + 1).await;
+    let after = p.settle(runs.len() + 1, SETTLE).await;
     assert_eq!(after.len(), runs.len() + 1, "no follow-up jobs: {after:?}");
     let nightly = after
         .iter()
@@ -312,30 +181,19 @@ async fn connect_to_done(backend: Backend, redis_queue: bool) {
         nightly.last_error
     );
     assert_eq!(
-        batch_updates(&p),
+        p.requests_matching("batch/update"),
         updates_before,
         "nothing was written to HubSpot"
     );
     workers.abort();
 }
 
-fn batch_updates(p: &Pipeline) -> u64 {
-    let stats = p.sim.stats();
-    stats
-        .portals
-        .values()
-        .flat_map(|portal| portal.requests_by_endpoint.iter())
-        .filter(|(route, _)| route.contains("batch/update"))
-        .map(|(_, count)| *count)
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn connect_to_done_embedded_sqlite() {
-    connect_to_done(Backend::Sqlite, false).await;
+    connect_to_done(Backend::Sqlite, QueueKind::EmbeddedSqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn connect_to_done_redis_postgres() {
-    connect_to_done(Backend::Postgres, true).await;
+    connect_to_done(Backend::Postgres, QueueKind::Redis).await;
 }

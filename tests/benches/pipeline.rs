@@ -1,0 +1,189 @@
+//! Pipeline benchmark: InitialSync and the whole connect → written-back pipeline on simulated
+//! portals under HubSpot's real limits (110 requests / 10 s), against the request-budget floor.
+//!
+//! `cargo bench -p conturs-tests --bench pipeline [-- 1000 10000 100000]` prints a table and
+//! writes it to `tests/BENCHMARKS-pipeline.md`. Needs Postgres and Redis like the tests
+//! (`scripts/services.sh`).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use apalis::prelude::Monitor;
+use conturs_tests::Backend;
+use conturs_tests::pipeline::{Pipeline, QueueKind};
+use entity::{JobStatus, JobType, job_runs, scores};
+use jobs::EnqueueOptions;
+use jobs::handlers::register_all;
+use jobs::payload::InitialSync;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+/// HubSpot's OAuth-app limit: 110 requests per 10 s.
+const ALLOWED_PER_SECOND: f64 = 11.0;
+
+struct Row {
+    contacts: usize,
+    queue: &'static str,
+    sync_s: f64,
+    sync_requests: u64,
+    total_s: f64,
+    total_requests: u64,
+    responses_429: u64,
+    written: u64,
+    peak_rss_mib: f64,
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn run(contacts: usize, backend: Backend, queue: QueueKind) -> anyhow::Result<Row> {
+    let p = Pipeline::start(backend, queue, contacts, 42).await?;
+    let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "bench", 8);
+    let workers = tokio::spawn(async move {
+        let _ = monitor.run().await;
+    });
+    let portal_id = p.portal_id;
+    let started = Instant::now();
+    let sync = p
+        .queue
+        .enqueue(
+            |run_id| InitialSync { run_id, portal_id },
+            EnqueueOptions::default(),
+        )
+        .await?;
+    let mut sync_s = None;
+    let mut sync_requests = 0;
+    let deadline = Instant::now() + Duration::from_secs(3_600);
+    loop {
+        let runs = job_runs::Entity::find()
+            .filter(job_runs::Column::PortalId.eq(portal_id))
+            .all(&p.db.conn)
+            .await?;
+        if sync_s.is_none()
+            && runs
+                .iter()
+                .any(|r| r.id == sync.run_id && r.status == JobStatus::Succeeded)
+        {
+            sync_s = Some(started.elapsed().as_secs_f64());
+            sync_requests = p.sim.stats().portals.values().map(|s| s.requests).sum();
+        }
+        let finished = runs.len() >= 3
+            && runs.iter().all(|r| r.status.is_terminal())
+            && runs.iter().any(|r| r.job_type == JobType::WriteBack);
+        if finished {
+            anyhow::ensure!(
+                runs.iter().all(|r| r.status == JobStatus::Succeeded),
+                "a job did not succeed: {:?}",
+                runs.iter()
+                    .map(|r| (r.job_type, r.status, r.last_error.clone()))
+                    .collect::<Vec<_>>()
+            );
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "pipeline did not finish in an hour"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let total_s = started.elapsed().as_secs_f64();
+    let stats = p.sim.stats();
+    let written = scores::Entity::find()
+        .filter(scores::Column::PortalId.eq(portal_id))
+        .filter(scores::Column::WrittenAt.is_not_null())
+        .count(&p.db.conn)
+        .await?;
+    workers.abort();
+    Ok(Row {
+        contacts,
+        queue: match queue {
+            QueueKind::EmbeddedSqlite => "SQLite + embedded queue",
+            QueueKind::Redis => "Postgres + Redis",
+        },
+        sync_s: sync_s.unwrap_or(f64::NAN),
+        sync_requests,
+        total_s,
+        total_requests: stats.portals.values().map(|s| s.requests).sum(),
+        responses_429: stats.portals.values().map(|s| s.rate_limited).sum(),
+        written,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> anyhow::Result<()> {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000]
+    } else {
+        sizes
+    };
+    let mut rows = Vec::new();
+    for &contacts in &sizes {
+        for (backend, queue) in [
+            (Backend::Sqlite, QueueKind::EmbeddedSqlite),
+            (Backend::Postgres, QueueKind::Redis),
+        ] {
+            let row = run(contacts, backend, queue).await?;
+            println!(
+                "{} contacts on {}: sync {:.2} s ({} requests, floor {:.2} s, ratio {:.3}); pipeline {:.2} s ({} requests, floor {:.2} s, ratio {:.3}); 429s {}; written back {}",
+                row.contacts,
+                row.queue,
+                row.sync_s,
+                row.sync_requests,
+                row.sync_requests as f64 / ALLOWED_PER_SECOND,
+                row.sync_s / (row.sync_requests as f64 / ALLOWED_PER_SECOND),
+                row.total_s,
+                row.total_requests,
+                row.total_requests as f64 / ALLOWED_PER_SECOND,
+                row.total_s / (row.total_requests as f64 / ALLOWED_PER_SECOND),
+                row.responses_429,
+                row.written
+            );
+            rows.push(row);
+        }
+    }
+    let mut out = String::from(
+        "# Pipeline benchmark\n\nWritten by `cargo bench -p conturs-tests --bench pipeline` (do not edit by hand).\n\
+         Simulated portals (seed 42) under HubSpot's real limit of 110 requests per rolling 10 s;\n\
+         floor = requests ÷ 11 per second. *Sync* is InitialSync alone (properties, companies,\n\
+         contacts with associations, deals); *pipeline* runs on to the last WriteBack. Debug\n\
+         build unless run with `--release`; simulator, database and workers share the machine.\n\n\
+         | contacts | backend | sync (s) | sync requests | sync ratio to floor | pipeline (s) | pipeline requests | pipeline ratio to floor | 429s | written back | peak RSS (MiB, whole process) |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {} | {:.3} | {:.2} | {} | {:.3} | {} | {} | {:.0} |",
+            r.contacts,
+            r.queue,
+            r.sync_s,
+            r.sync_requests,
+            r.sync_s / (r.sync_requests as f64 / ALLOWED_PER_SECOND),
+            r.total_s,
+            r.total_requests,
+            r.total_s / (r.total_requests as f64 / ALLOWED_PER_SECOND),
+            r.responses_429,
+            r.written,
+            r.peak_rss_mib
+        );
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-pipeline.md");
+    std::fs::write(path, out)?;
+    println!("wrote {path}");
+    Ok(())
+}

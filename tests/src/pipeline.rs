@@ -1,0 +1,179 @@
+//! A connected portal on real parts, for end-to-end tests and the pipeline benchmark: the
+//! HubSpot simulator over HTTP, a throwaway database, the embedded SQLite queue or Redis, and
+//! the real job handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::{PortalStatus, job_runs, portals};
+use hubspot::budget::BudgetPolicy;
+use hubspot::oauth::tokens::TokenSet;
+use hubspot::oauth::{RefreshCoordination, TokenStore};
+use hubspot::{ClientConfig, HubSpotClient, RateBudget};
+use hubspot_sim::{RunningSimulator, SimConfig, Simulator};
+use jobs::handlers::Deps;
+use jobs::handlers::token_store::DbTokenStore;
+use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use secrecy::SecretString;
+
+use crate::{Backend, TestDatabase, TestRedis};
+
+const CLIENT_ID: &str = "conturs-test-client";
+const CLIENT_SECRET: &str = "conturs-test-secret";
+
+/// Which queue the pipeline runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueKind {
+    EmbeddedSqlite,
+    Redis,
+}
+
+/// A simulated portal connected to Conturs, ready for jobs.
+pub struct Pipeline {
+    pub sim: RunningSimulator,
+    pub db: TestDatabase,
+    pub queue: Queue,
+    pub deps: Deps,
+    pub portal_id: i64,
+    _redis: Option<TestRedis>,
+}
+
+impl Pipeline {
+    /// Generates a portal of `contacts` (seeded), stores its tokens sealed in the database, and
+    /// wires the queue and the HubSpot client as the worker does.
+    pub async fn start(
+        backend: Backend,
+        queue_kind: QueueKind,
+        contacts: usize,
+        seed: u64,
+    ) -> anyhow::Result<Self> {
+        platform::tls::install_crypto_provider();
+        let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
+        config.contacts = contacts;
+        config.seed = seed;
+        let sim = Simulator::start(config).await?;
+        let portal_id = sim.portal_id() as i64;
+
+        let db = TestDatabase::migrated(backend).await?;
+        let now = Utc::now();
+        portals::ActiveModel {
+            id: Set(portal_id),
+            hub_domain: Set(None),
+            status: Set(PortalStatus::Connected),
+            status_reason: Set(None),
+            scopes: Set(serde_json::json!([])),
+            account_id: Set(None),
+            active_model_version: Set(None),
+            connected_at: Set(now),
+            disconnected_at: Set(None),
+            last_full_sync_at: Set(None),
+            last_incremental_sync_at: Set(None),
+            sync_watermark: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db.conn)
+        .await?;
+
+        let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes([9; 32]));
+        let store = Arc::new(DbTokenStore::new(db.conn.clone(), cipher));
+        let pair = sim.issue_tokens(portal_id as u64)?;
+        store
+            .save(
+                portal_id as u64,
+                TokenSet {
+                    access_token: SecretString::from(pair.access_token),
+                    refresh_token: SecretString::from(pair.refresh_token),
+                    expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in as i64),
+                    portal_id: portal_id as u64,
+                    scopes: pair.scopes,
+                },
+            )
+            .await?;
+
+        let (queue_backend, redis, namespace) = match queue_kind {
+            QueueKind::Redis => {
+                let redis = TestRedis::new();
+                let backend = QueueBackend::redis(&redis.url).await?;
+                let namespace = redis.namespace.clone();
+                (backend, Some(redis), namespace)
+            }
+            QueueKind::EmbeddedSqlite => (
+                QueueBackend::sqlite(&db.conn).await?,
+                None,
+                format!("pipeline-{}", uuid::Uuid::new_v4().simple()),
+            ),
+        };
+        let queue = Queue::new(
+            queue_backend,
+            QueueSettings {
+                namespace,
+                poll_interval: Duration::from_millis(100),
+                ..QueueSettings::default()
+            },
+            Ledger::new(db.conn.clone()),
+        );
+        let client = HubSpotClient::new(
+            ClientConfig::new(
+                sim.base_url().parse()?,
+                CLIENT_ID,
+                SecretString::from(CLIENT_SECRET),
+                "http://localhost/oauth/hubspot/callback".parse()?,
+            ),
+            RateBudget::local(BudgetPolicy::default())
+                .map_err(|e| anyhow::anyhow!("budget: {e}"))?,
+            store,
+            RefreshCoordination::Local,
+        )?;
+        let deps = Deps {
+            db: db.conn.clone(),
+            queue: queue.clone(),
+            hubspot: client,
+        };
+        Ok(Self {
+            sim,
+            db,
+            queue,
+            deps,
+            portal_id,
+            _redis: redis,
+        })
+    }
+
+    /// Waits until at least `at_least` runs exist and all are finished; returns them.
+    pub async fn settle(&self, at_least: usize, timeout: Duration) -> Vec<job_runs::Model> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let runs = job_runs::Entity::find()
+                .filter(job_runs::Column::PortalId.eq(self.portal_id))
+                .all(&self.db.conn)
+                .await
+                .expect("job runs");
+            if runs.len() >= at_least && runs.iter().all(|r| r.status.is_terminal()) {
+                return runs;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "pipeline did not settle: {:?}",
+                runs.iter()
+                    .map(|r| (r.job_type, r.status, r.last_error.clone()))
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Requests the simulator served for this portal whose route contains `fragment`.
+    pub fn requests_matching(&self, fragment: &str) -> u64 {
+        self.sim
+            .stats()
+            .portals
+            .values()
+            .flat_map(|portal| portal.requests_by_endpoint.iter())
+            .filter(|(route, _)| route.contains(fragment))
+            .map(|(_, count)| *count)
+            .sum()
+    }
+}
