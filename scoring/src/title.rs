@@ -135,13 +135,14 @@ pub struct ParsedTitle {
 /// Parses a free-text job title. Empty or placeholder titles ("n/a", "-") give nothing.
 pub fn parse_title(raw: &str) -> ParsedTitle {
     let normalized = normalize(raw);
-    let words: Vec<&str> = normalized.split_whitespace().collect();
+    let words: Vec<&str> = normalized.split_whitespace().map(correct_typo).collect();
     if words.is_empty() || is_placeholder(&words) {
         return ParsedTitle::default();
     }
     let segments = split_segments(&words);
 
-    let seniority = if is_assistant_role(&words) {
+    let assistant = is_assistant_role(&words);
+    let seniority = if assistant {
         Some(Seniority::Entry)
     } else {
         segments
@@ -149,7 +150,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
             .map(|segment| segment_seniority(segment))
             .max()
     };
-    let department = if is_assistant_role(&words) {
+    let department = if assistant {
         Some(Department::Operations)
     } else {
         segments
@@ -226,17 +227,141 @@ fn contains_phrase(words: &[&str], phrase: &[&str]) -> bool {
 }
 
 fn has_any(words: &[&str], candidates: &[&str]) -> bool {
-    words
-        .iter()
-        .any(|word| candidates.iter().any(|candidate| fuzzy_eq(word, candidate)))
+    words.iter().any(|word| candidates.contains(word))
 }
 
-/// Exact match, or one typo (edit distance 1) for long words, because titles are typed by hand.
-fn fuzzy_eq(word: &str, keyword: &str) -> bool {
-    if word == keyword {
-        return true;
+/// Every rule keyword of 7+ letters: a word one typo away from one of them is read as it,
+/// because titles are typed by hand ("Manger", "Enginer"). Correcting each word once keeps
+/// the rules themselves exact and fast.
+const TYPO_VOCABULARY: &[&str] = &[
+    "account",
+    "accountant",
+    "accounting",
+    "accounts",
+    "administration",
+    "administrative",
+    "administrator",
+    "apprentice",
+    "architect",
+    "assistant",
+    "attorney",
+    "auditor",
+    "backend",
+    "benefits",
+    "bookkeeper",
+    "business",
+    "chairman",
+    "chairwoman",
+    "channel",
+    "cofounder",
+    "commercial",
+    "communications",
+    "compensation",
+    "compliance",
+    "comptroller",
+    "content",
+    "contracts",
+    "controller",
+    "coordinator",
+    "copywriter",
+    "counsel",
+    "customer",
+    "cybersecurity",
+    "designer",
+    "developer",
+    "development",
+    "directeur",
+    "director",
+    "direktor",
+    "engineer",
+    "engineering",
+    "executive",
+    "experience",
+    "facilities",
+    "finance",
+    "financial",
+    "foreman",
+    "founder",
+    "frontend",
+    "fullstack",
+    "general",
+    "geschaftsfuhrer",
+    "geschäftsführer",
+    "graduate",
+    "helpdesk",
+    "implementation",
+    "information",
+    "infrastructure",
+    "internship",
+    "investor",
+    "logistics",
+    "manager",
+    "managing",
+    "marketer",
+    "marketing",
+    "network",
+    "onboarding",
+    "operating",
+    "operations",
+    "paralegal",
+    "partner",
+    "partnerships",
+    "payroll",
+    "personal",
+    "personnel",
+    "president",
+    "principal",
+    "process",
+    "procurement",
+    "product",
+    "program",
+    "programmer",
+    "project",
+    "proprietor",
+    "purchasing",
+    "quality",
+    "receptionist",
+    "recruiter",
+    "recruiting",
+    "recruitment",
+    "relations",
+    "research",
+    "resources",
+    "revenue",
+    "salesperson",
+    "scientist",
+    "security",
+    "service",
+    "services",
+    "software",
+    "solicitor",
+    "strategy",
+    "student",
+    "success",
+    "supervisor",
+    "support",
+    "sysadmin",
+    "systems",
+    "technical",
+    "technology",
+    "trainee",
+    "treasurer",
+    "treasury",
+    "vicepres",
+    "vicepresident",
+    "werkstudent",
+];
+
+/// The word itself, or the keyword it is one typo (edit or swap) away from.
+fn correct_typo(word: &str) -> &str {
+    if word.len() < 6 || TYPO_VOCABULARY.contains(&word) {
+        return word;
     }
-    keyword.len() >= 7 && word.len().abs_diff(keyword.len()) <= 1 && within_one_edit(word, keyword)
+    TYPO_VOCABULARY
+        .iter()
+        .find(|keyword| keyword.len().abs_diff(word.len()) <= 1 && within_one_edit(word, keyword))
+        .copied()
+        .unwrap_or(word)
 }
 
 fn within_one_edit(a: &str, b: &str) -> bool {
@@ -625,8 +750,10 @@ mod tests {
         assert!(within_one_edit("enginer", "engineer"));
         assert!(within_one_edit("dierctor", "director"));
         assert!(!within_one_edit("mngrr", "manager"));
-        assert!(fuzzy_eq("directr", "director"));
-        assert!(!fuzzy_eq("dir", "director"));
+        assert_eq!(correct_typo("directr"), "director");
+        assert_eq!(correct_typo("mrketing"), "marketing");
+        assert_eq!(correct_typo("dir"), "dir");
+        assert_eq!(correct_typo("strategist"), "strategist");
     }
 
     #[test]

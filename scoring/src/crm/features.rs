@@ -126,7 +126,25 @@ impl Sector {
             "LIBRARIES",
             "PHILANTHROPY",
         ];
-        let matches = |words: &[&str]| words.iter().any(|word| industry.contains(word));
+        // Needles match the start of a `_`-separated word ("TELECOM" in TELECOMMUNICATIONS);
+        // needles with `_` match anywhere.
+        let mut words = [""; 8];
+        for (slot, word) in words.iter_mut().zip(industry.split('_')) {
+            *slot = word;
+        }
+        let words = &words[..industry.split('_').count().min(8)];
+        let matches = |needles: &[&str]| {
+            needles.iter().any(|needle| {
+                if needle.contains('_') {
+                    industry.contains(needle)
+                } else {
+                    let first = needle.as_bytes()[0];
+                    words.iter().any(|word| {
+                        word.as_bytes().first() == Some(&first) && word.starts_with(needle)
+                    })
+                }
+            })
+        };
         if matches(TECHNOLOGY) {
             Sector::Technology
         } else if matches(FINANCE) {
