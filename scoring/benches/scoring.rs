@@ -293,6 +293,8 @@ fn main() {
          - *single (from facts)*: `ContactModel::fit_score` on one `ContactFacts` with a reused scratch buffer \
          (title parsing, normalised look-ups, calibration binary search); *single + explanation*: `ContactModel::score`, \
          which also builds the explanation strings.\n\
+         - The 2 cores are shared with other builds, so throughput figures vary by about ±30% from run to run \
+         (the 10k batch figure times a single pass over 8.8k contacts and is the noisiest).\n\
          - *model memory*: `TabularModel::memory_bytes()` (weights, vocabularies, labels, ≤ 20,001 calibration points).\n\
          - *model AUC / ceiling AUC*: the trained model's raw score and the true propensity against `future_outcome` \
          on the same scorable non-customers of that portal.\n\
