@@ -77,9 +77,11 @@ async fn run(contacts: usize, backend: Backend, queue: QueueKind) -> anyhow::Res
             sync_s = Some(started.elapsed().as_secs_f64());
             sync_requests = p.sim.stats().portals.values().map(|s| s.requests).sum();
         }
-        let finished = runs.len() >= 3
-            && runs.iter().all(|r| r.status.is_terminal())
-            && runs.iter().any(|r| r.job_type == JobType::WriteBack);
+        // TrainModel queues the write-backs before it finishes, so once it and everything
+        // else are finished, the pipeline is done (small portals may have too few customers
+        // for a model: then there is nothing to write).
+        let finished = runs.iter().all(|r| r.status.is_terminal())
+            && runs.iter().any(|r| r.job_type == JobType::TrainModel);
         if finished {
             anyhow::ensure!(
                 runs.iter().all(|r| r.status == JobStatus::Succeeded),

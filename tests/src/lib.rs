@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod database;
+pub mod fixtures;
 pub mod pipeline;
 pub mod redis_ns;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{PortalStatus, job_runs, portals};
+use entity::{PortalStatus, job_runs};
 use hubspot::budget::BudgetPolicy;
 use hubspot::oauth::tokens::TokenSet;
 use hubspot::oauth::{RefreshCoordination, TokenStore};
@@ -15,7 +15,7 @@ use hubspot_sim::{RunningSimulator, SimConfig, Simulator};
 use jobs::handlers::Deps;
 use jobs::handlers::token_store::DbTokenStore;
 use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::SecretString;
 
 use crate::{Backend, TestDatabase, TestRedis};
@@ -57,25 +57,7 @@ impl Pipeline {
         let portal_id = sim.portal_id() as i64;
 
         let db = TestDatabase::migrated(backend).await?;
-        let now = Utc::now();
-        portals::ActiveModel {
-            id: Set(portal_id),
-            hub_domain: Set(None),
-            status: Set(PortalStatus::Connected),
-            status_reason: Set(None),
-            scopes: Set(serde_json::json!([])),
-            account_id: Set(None),
-            active_model_version: Set(None),
-            connected_at: Set(now),
-            disconnected_at: Set(None),
-            last_full_sync_at: Set(None),
-            last_incremental_sync_at: Set(None),
-            sync_watermark: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&db.conn)
-        .await?;
+        crate::fixtures::insert_portal(&db.conn, portal_id, PortalStatus::Connected).await?;
 
         let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes([9; 32]));
         let store = Arc::new(DbTokenStore::new(db.conn.clone(), cipher));

@@ -145,6 +145,47 @@ impl Deps {
     }
 }
 
+/// The HubSpot budget lane a queue lane draws from.
+pub fn budget_lane(lane: Lane) -> hubspot::Lane {
+    match lane {
+        Lane::Realtime => hubspot::Lane::Realtime,
+        Lane::Bulk => hubspot::Lane::Bulk,
+    }
+}
+
+/// Queues WriteBack jobs for `contact_ids`, [`train::WRITE_BACK_BATCH`] contacts each.
+pub async fn queue_write_backs(
+    deps: &Deps,
+    portal_id: i64,
+    contact_ids: &[i64],
+    lane: Lane,
+    parent: uuid::Uuid,
+    progress: &mut crate::progress::Progress,
+) -> Result<(), JobError> {
+    progress
+        .phase("queueing write-back", Some(contact_ids.len() as i64))
+        .await?;
+    for batch in contact_ids.chunks(train::WRITE_BACK_BATCH) {
+        deps.queue
+            .enqueue(
+                |run_id| WriteBack {
+                    run_id,
+                    portal_id,
+                    contact_ids: batch.to_vec(),
+                    lane,
+                },
+                crate::queue::EnqueueOptions {
+                    parent_id: Some(parent),
+                    ..crate::queue::EnqueueOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| JobError::transient(e.to_string()))?;
+        progress.advance(batch.len() as i64).await?;
+    }
+    Ok(())
+}
+
 /// A database error inside a handler: worth a retry (the database may be restarting).
 pub fn db_error(error: sea_orm::DbErr) -> JobError {
     JobError::Retryable {

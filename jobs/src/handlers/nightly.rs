@@ -16,10 +16,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::crm_store::{company_labels, properties_for, upsert_page};
 use super::score::{refresh_contacts, score_stored};
 use super::scores_store::{active_model, needs_write};
-use super::train::WRITE_BACK_BATCH;
-use super::{Deps, db_error};
+use super::{Deps, db_error, queue_write_backs};
 use crate::errors::JobError;
-use crate::payload::{JobPayload, NightlyResync, TrainModel, WriteBack};
+use crate::payload::{JobPayload, NightlyResync, TrainModel};
 use crate::progress::Progress;
 use crate::queue::EnqueueOptions;
 
@@ -174,27 +173,15 @@ pub async fn nightly_resync(
         .filter(needs_write)
         .map(|s| s.contact_id)
         .collect();
-    progress
-        .phase("queueing write-back", Some(to_write.len() as i64))
-        .await?;
-    for batch in to_write.chunks(WRITE_BACK_BATCH) {
-        deps.queue
-            .enqueue(
-                |run_id| WriteBack {
-                    run_id,
-                    portal_id,
-                    contact_ids: batch.to_vec(),
-                    lane: Lane::Bulk,
-                },
-                EnqueueOptions {
-                    parent_id: Some(job.run_id()),
-                    ..EnqueueOptions::default()
-                },
-            )
-            .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
-        progress.advance(batch.len() as i64).await?;
-    }
+    queue_write_backs(
+        &deps,
+        portal_id,
+        &to_write,
+        Lane::Bulk,
+        job.run_id(),
+        &mut progress,
+    )
+    .await?;
     Ok(())
 }
 

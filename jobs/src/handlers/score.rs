@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::crm_store::{company_facts, properties_for, upsert_page};
 use super::scores_store::{active_model, store_score};
-use super::{Deps, db_error};
+use super::{Deps, budget_lane, db_error};
 use crate::errors::JobError;
 use crate::payload::{JobPayload, ScoreContact, WriteBack};
 use crate::progress::Progress;
@@ -56,13 +56,6 @@ pub async fn score_contacts(
             .map_err(|e| JobError::transient(e.to_string()))?;
     }
     Ok(())
-}
-
-fn budget_lane(lane: entity::Lane) -> hubspot::Lane {
-    match lane {
-        entity::Lane::Realtime => hubspot::Lane::Realtime,
-        entity::Lane::Bulk => hubspot::Lane::Bulk,
-    }
 }
 
 /// Reads the contacts, their primary companies and any company we have not stored yet.

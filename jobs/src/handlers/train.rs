@@ -8,11 +8,10 @@ use scoring::crm::{ContactTraining, LabeledContact, contact_dataset, train_conta
 
 use super::crm_store::portal_facts;
 use super::scores_store::{store_model, store_score};
-use super::{Deps, db_error};
+use super::{Deps, db_error, queue_write_backs};
 use crate::errors::JobError;
-use crate::payload::{JobPayload, TrainModel, WriteBack};
+use crate::payload::{JobPayload, TrainModel};
 use crate::progress::Progress;
-use crate::queue::EnqueueOptions;
 
 /// Contacts per WriteBack job: ten HubSpot batch requests.
 pub const WRITE_BACK_BATCH: usize = 1_000;
@@ -94,26 +93,14 @@ pub async fn train_model(
     deps.set_portal_status(portal_id, PortalStatus::Ready, None)
         .await?;
 
-    progress
-        .phase("queueing write-back", Some(to_write.len() as i64))
-        .await?;
-    for batch in to_write.chunks(WRITE_BACK_BATCH) {
-        deps.queue
-            .enqueue(
-                |run_id| WriteBack {
-                    run_id,
-                    portal_id,
-                    contact_ids: batch.to_vec(),
-                    lane: Lane::Bulk,
-                },
-                EnqueueOptions {
-                    parent_id: Some(job.run_id()),
-                    ..EnqueueOptions::default()
-                },
-            )
-            .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
-        progress.advance(batch.len() as i64).await?;
-    }
+    queue_write_backs(
+        &deps,
+        portal_id,
+        &to_write,
+        Lane::Bulk,
+        job.run_id(),
+        &mut progress,
+    )
+    .await?;
     Ok(())
 }

@@ -11,17 +11,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::scores_store::{WrittenValues, needs_write};
-use super::{Deps, db_error};
+use super::{Deps, budget_lane, db_error};
 use crate::errors::JobError;
 use crate::payload::WriteBack;
 use crate::progress::Progress;
-
-fn budget_lane(lane: entity::Lane) -> hubspot::Lane {
-    match lane {
-        entity::Lane::Realtime => hubspot::Lane::Realtime,
-        entity::Lane::Bulk => hubspot::Lane::Bulk,
-    }
-}
 
 pub async fn write_back(
     deps: Deps,

@@ -2,35 +2,15 @@
 
 use chrono::{TimeZone, Utc};
 use conturs_tests::{Backend, TestDatabase, TestRedis};
-use entity::{JobType, PortalStatus, clock_ticks, job_runs, portals};
+use entity::{JobType, PortalStatus, clock_ticks, job_runs};
 use jobs::clock::{Clock, DEFAULT_NIGHTLY_SCHEDULE};
 use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-};
-use serde_json::json;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn add_portal(db: &TestDatabase, id: i64, status: PortalStatus) {
-    let now = Utc::now();
-    portals::ActiveModel {
-        id: Set(id),
-        hub_domain: Set(None),
-        status: Set(status),
-        status_reason: Set(None),
-        scopes: Set(json!([])),
-        account_id: Set(None),
-        active_model_version: Set(None),
-        connected_at: Set(now),
-        disconnected_at: Set(None),
-        last_full_sync_at: Set(None),
-        last_incremental_sync_at: Set(None),
-        sync_watermark: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&db.conn)
-    .await
-    .expect("portal");
+    conturs_tests::fixtures::insert_portal(&db.conn, id, status)
+        .await
+        .expect("portal");
 }
 
 async fn fires_once_per_tick(backend: Backend) {

@@ -5,35 +5,18 @@ use std::time::Duration;
 
 use chrono::Utc;
 use conturs_tests::{Backend, TestDatabase};
-use entity::{JobStatus, JobType, Lane, PortalStatus, portals};
+use entity::{JobStatus, JobType, Lane, PortalStatus};
 use jobs::{AttemptDecision, Failure, Ledger, NewRun, Progress};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 const PORTAL: i64 = 4_242;
 
 async fn ledger_with_portal(backend: Backend) -> (TestDatabase, Ledger) {
     let db = TestDatabase::migrated(backend).await.expect("database");
-    let now = Utc::now();
-    portals::ActiveModel {
-        id: Set(PORTAL),
-        hub_domain: Set(None),
-        status: Set(PortalStatus::Connected),
-        status_reason: Set(None),
-        scopes: Set(json!([])),
-        account_id: Set(None),
-        active_model_version: Set(None),
-        connected_at: Set(now),
-        disconnected_at: Set(None),
-        last_full_sync_at: Set(None),
-        last_incremental_sync_at: Set(None),
-        sync_watermark: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&db.conn)
-    .await
-    .expect("portal");
+    conturs_tests::fixtures::insert_portal(&db.conn, PORTAL, PortalStatus::Connected)
+        .await
+        .expect("portal");
     let ledger = Ledger::new(db.conn.clone());
     (db, ledger)
 }

@@ -8,12 +8,10 @@ use std::time::Duration;
 use apalis::prelude::Monitor;
 use chrono::Utc;
 use conturs_tests::{Backend, TestDatabase, TestRedis};
-use entity::{JobStatus, Lane, PortalStatus, portals};
+use entity::{JobStatus, Lane, PortalStatus};
 use jobs::payload::ScoreContact;
 use jobs::runtime::{WorkerOptions, register};
 use jobs::{EnqueueOptions, JobError, Ledger, Queue, QueueBackend, QueueSettings};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-use serde_json::json;
 use uuid::Uuid;
 
 const PORTAL: i64 = 777;
@@ -35,26 +33,9 @@ async fn harness(kind: QueueKind) -> Harness {
     let db = TestDatabase::migrated(Backend::Sqlite)
         .await
         .expect("database");
-    let now = Utc::now();
-    portals::ActiveModel {
-        id: Set(PORTAL),
-        hub_domain: Set(None),
-        status: Set(PortalStatus::Ready),
-        status_reason: Set(None),
-        scopes: Set(json!([])),
-        account_id: Set(None),
-        active_model_version: Set(None),
-        connected_at: Set(now),
-        disconnected_at: Set(None),
-        last_full_sync_at: Set(None),
-        last_incremental_sync_at: Set(None),
-        sync_watermark: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&db.conn)
-    .await
-    .expect("portal");
+    conturs_tests::fixtures::insert_portal(&db.conn, PORTAL, PortalStatus::Ready)
+        .await
+        .expect("portal");
     let (backend, redis, namespace) = match kind {
         QueueKind::Redis => {
             let redis = TestRedis::new();
