@@ -162,8 +162,9 @@ async fn main() -> anyhow::Result<()> {
         "# Pipeline benchmark\n\nWritten by `cargo bench -p conturs-tests --bench pipeline` (do not edit by hand).\n\
          Simulated portals (seed 42) under HubSpot's real limit of 110 requests per rolling 10 s;\n\
          floor = requests ÷ 11 per second. *Sync* is InitialSync alone (properties, companies,\n\
-         contacts with associations, deals); *pipeline* runs on to the last WriteBack. Debug\n\
-         build unless run with `--release`; simulator, database and workers share the machine.\n\n\
+         contacts with associations, deals); *pipeline* runs on to the last WriteBack (a 1,000-contact\n\
+         portal has too few closed-won customers for a model, so nothing is written back). Release\n\
+         build (`cargo bench`); simulator, database and workers share the 2 cores.\n\n\
          | contacts | backend | sync (s) | sync requests | sync ratio to floor | pipeline (s) | pipeline requests | pipeline ratio to floor | 429s | written back | peak RSS (MiB, whole process) |\n\
          |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
