@@ -10,7 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::crm_store::{company_facts, properties_for, upsert_page};
-use super::scores_store::{active_model, store_score};
+use super::scores_store::{active_model, store_scores};
 use super::{Deps, budget_lane, db_error};
 use crate::errors::JobError;
 use crate::payload::{JobPayload, ScoreContact, WriteBack};
@@ -181,25 +181,23 @@ pub async fn score_stored(
     let companies = company_facts(&deps.db, portal_id, Some(&company_ids))
         .await
         .map_err(db_error)?;
-    let now = Utc::now();
-    let mut changed = Vec::new();
+    let results: Vec<_> = rows
+        .into_iter()
+        .map(|contact| {
+            let properties = serde_json::from_value(contact.properties).unwrap_or_default();
+            let company = contact
+                .company_id
+                .and_then(|id| companies.get(&id).cloned());
+            let facts = scoring::crm::ContactFacts::from_hubspot_properties(&properties, company);
+            (contact.id, model.score(&facts))
+        })
+        .collect();
     let txn = platform::db::begin_write(&deps.db)
         .await
         .map_err(db_error)?;
-    for contact in rows {
-        let properties = serde_json::from_value(contact.properties.clone()).unwrap_or_default();
-        let company = contact
-            .company_id
-            .and_then(|id| companies.get(&id).cloned());
-        let facts = scoring::crm::ContactFacts::from_hubspot_properties(&properties, company);
-        let result = model.score(&facts);
-        if store_score(&txn, portal_id, contact.id, version, &result, now)
-            .await
-            .map_err(db_error)?
-        {
-            changed.push(contact.id);
-        }
-    }
+    let changed = store_scores(&txn, portal_id, version, &results, Utc::now())
+        .await
+        .map_err(db_error)?;
     txn.commit().await.map_err(db_error)?;
     Ok(changed)
 }

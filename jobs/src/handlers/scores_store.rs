@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use entity::{ModelStatus, models, portals, score_history, scores};
 use scoring::crm::{ContactModel, ContactScore};
 use sea_orm::sea_query::{Expr, OnConflict};
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 /// The values a score puts on a HubSpot contact.
@@ -122,61 +124,87 @@ pub async fn store_model<C: ConnectionTrait>(
     Ok(version)
 }
 
-/// Stores one contact's score (or why it has none); returns whether HubSpot must be updated.
-pub async fn store_score<C: ConnectionTrait>(
+/// Stores a batch of contacts' scores (or why each has none) with one read and two writes, and
+/// returns the contacts whose HubSpot values must change.
+pub async fn store_scores<C: ConnectionTrait>(
     db: &C,
     portal_id: i64,
-    contact_id: i64,
     version: i32,
-    result: &ContactScore,
+    results: &[(i64, ContactScore)],
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let existing = scores::Entity::find_by_id((portal_id, contact_id))
-        .one(db)
-        .await?;
-    let mut row = scores::ActiveModel {
-        portal_id: Set(portal_id),
-        contact_id: Set(contact_id),
-        score: Set(None),
-        grade: Set(None),
-        raw_score: Set(None),
-        explanation: Set(None),
-        top_factors: Set(None),
-        unscorable_reason: Set(None),
-        model_version: Set(Some(version)),
-        scored_at: Set(now),
-        written_score: NotSet,
-        written_grade: NotSet,
-        written_explanation: NotSet,
-        written_top_factors: NotSet,
-        written_at: NotSet,
-        writeback_error: NotSet,
-    };
-    match result {
-        ContactScore::Scored(scored) => {
-            row.score = Set(Some(i16::from(scored.score.score)));
-            row.grade = Set(Some(scored.score.grade.letter().to_owned()));
-            row.raw_score = Set(Some(scored.score.raw));
-            row.explanation = Set(Some(scored.explanation.text()));
-            row.top_factors = Set(Some(serde_json::json!({
-                "text": scored.explanation.top_factors(),
-                "positives": scored.explanation.positives.iter().map(|f| serde_json::json!({"field": f.field, "text": f.text, "points": f.points})).collect::<Vec<_>>(),
-                "negatives": scored.explanation.negatives.iter().map(|f| serde_json::json!({"field": f.field, "text": f.text, "points": f.points})).collect::<Vec<_>>(),
-            })));
-        }
-        ContactScore::Unscorable(reason) => {
-            row.unscorable_reason = Set(Some(reason.to_string()));
-        }
+) -> Result<Vec<i64>, DbErr> {
+    if results.is_empty() {
+        return Ok(Vec::new());
     }
-    let new_value = match result {
-        ContactScore::Scored(scored) => (
-            Some(i16::from(scored.score.score)),
-            Some(scored.score.grade.letter().to_owned()),
-        ),
-        ContactScore::Unscorable(_) => (None, None),
-    };
-    let changed_score = existing.as_ref().map(|e| (e.score, e.grade.clone())) != Some(new_value);
-    scores::Entity::insert(row)
+    let existing: HashMap<i64, scores::Model> = scores::Entity::find()
+        .filter(scores::Column::PortalId.eq(portal_id))
+        .filter(scores::Column::ContactId.is_in(results.iter().map(|(id, _)| *id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.contact_id, row))
+        .collect();
+    let mut rows = Vec::with_capacity(results.len());
+    let mut history = Vec::new();
+    let mut to_write = Vec::new();
+    for (contact_id, result) in results {
+        let previous = existing.get(contact_id);
+        let mut row = scores::Model {
+            portal_id,
+            contact_id: *contact_id,
+            score: None,
+            grade: None,
+            raw_score: None,
+            explanation: None,
+            top_factors: None,
+            unscorable_reason: None,
+            model_version: Some(version),
+            scored_at: now,
+            written_score: previous.and_then(|p| p.written_score),
+            written_grade: previous.and_then(|p| p.written_grade.clone()),
+            written_explanation: previous.and_then(|p| p.written_explanation.clone()),
+            written_top_factors: previous.and_then(|p| p.written_top_factors.clone()),
+            written_at: previous.and_then(|p| p.written_at),
+            writeback_error: previous.and_then(|p| p.writeback_error.clone()),
+        };
+        match result {
+            ContactScore::Scored(scored) => {
+                row.score = Some(i16::from(scored.score.score));
+                row.grade = Some(scored.score.grade.letter().to_owned());
+                row.raw_score = Some(scored.score.raw);
+                row.explanation = Some(scored.explanation.text());
+                row.top_factors = Some(factors_json(&scored.explanation));
+            }
+            ContactScore::Unscorable(reason) => {
+                row.unscorable_reason = Some(reason.to_string());
+            }
+        }
+        let moved = previous.map(|p| (p.score, &p.grade)) != Some((row.score, &row.grade));
+        if let (true, Some(score), Some(grade)) = (moved, row.score, row.grade.clone()) {
+            history.push(score_history::ActiveModel {
+                id: NotSet,
+                portal_id: Set(portal_id),
+                contact_id: Set(*contact_id),
+                model_version: Set(version),
+                score: Set(score),
+                grade: Set(grade),
+                scored_at: Set(now),
+            });
+        }
+        if needs_write(&row) {
+            to_write.push(*contact_id);
+        }
+        rows.push(scores::ActiveModel {
+            written_score: NotSet,
+            written_grade: NotSet,
+            written_explanation: NotSet,
+            written_top_factors: NotSet,
+            written_at: NotSet,
+            writeback_error: NotSet,
+            ..row.into_active_model()
+        });
+    }
+    scores::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([scores::Column::PortalId, scores::Column::ContactId])
                 .update_columns([
@@ -193,26 +221,20 @@ pub async fn store_score<C: ConnectionTrait>(
         )
         .exec(db)
         .await?;
-    if let ContactScore::Scored(scored) = result
-        && changed_score
-    {
-        score_history::Entity::insert(score_history::ActiveModel {
-            id: NotSet,
-            portal_id: Set(portal_id),
-            contact_id: Set(contact_id),
-            model_version: Set(version),
-            score: Set(i16::from(scored.score.score)),
-            grade: Set(scored.score.grade.letter().to_owned()),
-            scored_at: Set(now),
-        })
-        .exec(db)
-        .await?;
+    if !history.is_empty() {
+        score_history::Entity::insert_many(history).exec(db).await?;
     }
-    let stored = scores::Entity::find_by_id((portal_id, contact_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("score just written".into()))?;
-    Ok(needs_write(&stored))
+    Ok(to_write)
+}
+
+/// The explanation's factors as stored: the HubSpot text plus the signed points per field.
+fn factors_json(explanation: &scoring::Explanation) -> serde_json::Value {
+    let factor = |f: &scoring::Factor| serde_json::json!({"field": f.field, "text": f.text, "points": f.points});
+    serde_json::json!({
+        "text": explanation.top_factors(),
+        "positives": explanation.positives.iter().map(factor).collect::<Vec<_>>(),
+        "negatives": explanation.negatives.iter().map(factor).collect::<Vec<_>>(),
+    })
 }
 
 /// Whether HubSpot shows something other than the stored score.

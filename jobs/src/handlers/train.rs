@@ -7,11 +7,14 @@ use scoring::TrainConfig;
 use scoring::crm::{ContactTraining, LabeledContact, contact_dataset, train_contacts};
 
 use super::crm_store::portal_facts;
-use super::scores_store::{store_model, store_score};
+use super::scores_store::{store_model, store_scores};
 use super::{Deps, db_error, queue_write_backs};
 use crate::errors::JobError;
 use crate::payload::{JobPayload, TrainModel};
 use crate::progress::Progress;
+
+/// Contacts scored and stored per transaction (well under SQLite's bound-parameter limit).
+pub const SCORE_CHUNK: usize = 500;
 
 /// Contacts per WriteBack job: ten HubSpot batch requests.
 pub const WRITE_BACK_BATCH: usize = 1_000;
@@ -74,19 +77,19 @@ pub async fn train_model(
         .await?;
     let now = Utc::now();
     let mut to_write = Vec::new();
-    for chunk in facts.contacts.chunks(500) {
+    for chunk in facts.contacts.chunks(SCORE_CHUNK) {
+        let results: Vec<_> = chunk
+            .iter()
+            .map(|contact| (contact.id, model.score(&contact.facts)))
+            .collect();
         let txn = platform::db::begin_write(&deps.db)
             .await
             .map_err(db_error)?;
-        for contact in chunk {
-            let result = model.score(&contact.facts);
-            if store_score(&txn, portal_id, contact.id, version, &result, now)
+        to_write.extend(
+            store_scores(&txn, portal_id, version, &results, now)
                 .await
-                .map_err(db_error)?
-            {
-                to_write.push(contact.id);
-            }
-        }
+                .map_err(db_error)?,
+        );
         txn.commit().await.map_err(db_error)?;
         progress.advance(chunk.len() as i64).await?;
     }
