@@ -326,6 +326,21 @@ async fn round_trip_every_table(backend: Backend) {
         }
     );
 
+    assert_round_trip!(
+        db,
+        clock_ticks,
+        clock_ticks::Model {
+            portal_id: PORTAL,
+            schedule: "nightly_resync".into(),
+            tick_at: at(130),
+            job_run_id: run_id,
+            fired_at: at(131),
+        },
+        PORTAL,
+        "nightly_resync".to_owned(),
+        at(130)
+    );
+
     assert_round_trip_auto_id!(
         db,
         webhook_events,
