@@ -13,8 +13,8 @@ use scoring::Label;
 use scoring::crm::{CompanyFacts, ContactFacts, DealFacts, company_label};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -129,27 +129,12 @@ pub async fn upsert_page<C: ConnectionTrait>(
                 })
             });
             let rows: Vec<_> = rows.collect();
-            let written = rows.len();
-            companies::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([companies::Column::PortalId, companies::Column::Id])
-                        .update_columns([
-                            companies::Column::Name,
-                            companies::Column::Domain,
-                            companies::Column::Industry,
-                            companies::Column::Employees,
-                            companies::Column::AnnualRevenue,
-                            companies::Column::Country,
-                            companies::Column::Properties,
-                            companies::Column::HsCreatedAt,
-                            companies::Column::HsUpdatedAt,
-                            companies::Column::Archived,
-                            companies::Column::SyncedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(db)
-                .await?;
+            let written = upsert_replacing(
+                db,
+                rows,
+                [companies::Column::PortalId, companies::Column::Id],
+            )
+            .await?;
             Ok(written)
         }
         ObjectType::Contacts => {
@@ -177,31 +162,9 @@ pub async fn upsert_page<C: ConnectionTrait>(
                     })
                 })
                 .collect();
-            let written = rows.len();
-            contacts::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([contacts::Column::PortalId, contacts::Column::Id])
-                        .update_columns([
-                            contacts::Column::Email,
-                            contacts::Column::FirstName,
-                            contacts::Column::LastName,
-                            contacts::Column::JobTitle,
-                            contacts::Column::HsSeniority,
-                            contacts::Column::HsRole,
-                            contacts::Column::LifecycleStage,
-                            contacts::Column::LeadStatus,
-                            contacts::Column::Country,
-                            contacts::Column::CompanyId,
-                            contacts::Column::Properties,
-                            contacts::Column::HsCreatedAt,
-                            contacts::Column::HsUpdatedAt,
-                            contacts::Column::Archived,
-                            contacts::Column::SyncedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(db)
-                .await?;
+            let written =
+                upsert_replacing(db, rows, [contacts::Column::PortalId, contacts::Column::Id])
+                    .await?;
             Ok(written)
         }
         ObjectType::Deals => {
@@ -227,28 +190,8 @@ pub async fn upsert_page<C: ConnectionTrait>(
                     })
                 })
                 .collect();
-            let written = rows.len();
-            deals::Entity::insert_many(rows)
-                .on_conflict(
-                    OnConflict::columns([deals::Column::PortalId, deals::Column::Id])
-                        .update_columns([
-                            deals::Column::Name,
-                            deals::Column::Pipeline,
-                            deals::Column::Stage,
-                            deals::Column::Amount,
-                            deals::Column::CloseDate,
-                            deals::Column::IsClosed,
-                            deals::Column::IsClosedWon,
-                            deals::Column::Properties,
-                            deals::Column::HsCreatedAt,
-                            deals::Column::HsUpdatedAt,
-                            deals::Column::Archived,
-                            deals::Column::SyncedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(db)
-                .await?;
+            let written =
+                upsert_replacing(db, rows, [deals::Column::PortalId, deals::Column::Id]).await?;
             let links: Vec<_> = records
                 .iter()
                 .filter_map(|r| Some((hubspot_id(&r.id)?, r)))
@@ -264,8 +207,33 @@ pub async fn upsert_page<C: ConnectionTrait>(
     }
 }
 
+/// Inserts `rows`, or on a key conflict overwrites every other column, so a record synced again
+/// holds exactly what HubSpot sent last.
+async fn upsert_replacing<C, A>(
+    db: &C,
+    rows: Vec<A>,
+    key: [<A::Entity as EntityTrait>::Column; 2],
+) -> Result<usize, DbErr>
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    let written = rows.len();
+    if written == 0 {
+        return Ok(0);
+    }
+    let others: Vec<_> = <<A::Entity as EntityTrait>::Column as Iterable>::iter()
+        .filter(|column| key.iter().all(|k| k.as_str() != column.as_str()))
+        .collect();
+    <A::Entity as EntityTrait>::insert_many(rows)
+        .on_conflict(OnConflict::columns(key).update_columns(others).to_owned())
+        .exec(db)
+        .await?;
+    Ok(written)
+}
+
 /// Records association rows (idempotently).
-async fn replace_links<C: ConnectionTrait>(
+pub async fn replace_links<C: ConnectionTrait>(
     db: &C,
     portal_id: i64,
     kind: AssociationKind,

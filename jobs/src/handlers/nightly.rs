@@ -6,14 +6,14 @@
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
-use entity::{AssociationKind, Lane, associations, contacts, portals, scores};
+use entity::{AssociationKind, Lane, contacts, portals, scores};
 use futures::TryStreamExt as _;
 use hubspot::ObjectType;
 use hubspot::crm::TimeWindow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::crm_store::{company_labels, properties_for, upsert_page};
+use super::crm_store::{company_labels, properties_for, replace_links, upsert_page};
 use super::score::{refresh_contacts, score_stored};
 use super::scores_store::{active_model, needs_write};
 use super::{Deps, db_error, queue_write_backs};
@@ -203,34 +203,17 @@ async fn sync_deal_page(
         Ok(links) => links,
         Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
     };
-    let now = Utc::now();
-    for link in links {
-        let Ok(deal) = link.from_id.parse::<i64>() else {
-            continue;
-        };
-        for company in link.to_ids.iter().filter_map(|c| c.parse::<i64>().ok()) {
-            associations::Entity::insert(associations::ActiveModel {
-                portal_id: sea_orm::ActiveValue::Set(portal_id),
-                kind: sea_orm::ActiveValue::Set(AssociationKind::DealCompany),
-                from_id: sea_orm::ActiveValue::Set(deal),
-                to_id: sea_orm::ActiveValue::Set(company),
-                is_primary: sea_orm::ActiveValue::Set(true),
-                synced_at: sea_orm::ActiveValue::Set(now),
-            })
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::columns([
-                    associations::Column::PortalId,
-                    associations::Column::Kind,
-                    associations::Column::FromId,
-                    associations::Column::ToId,
-                ])
-                .update_column(associations::Column::SyncedAt)
-                .to_owned(),
-            )
-            .exec(&deps.db)
-            .await
-            .map_err(db_error)?;
-        }
-    }
+    let pairs: Vec<(i64, i64)> = links
+        .iter()
+        .filter_map(|link| Some((link.from_id.parse::<i64>().ok()?, link)))
+        .flat_map(|(deal, link)| {
+            link.to_ids
+                .iter()
+                .filter_map(move |company| Some((deal, company.parse::<i64>().ok()?)))
+        })
+        .collect();
+    replace_links(&deps.db, portal_id, AssociationKind::DealCompany, &pairs)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
