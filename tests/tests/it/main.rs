@@ -1,5 +1,6 @@
 //! End-to-end tests. One binary, modules per area, so the workspace links tests once.
 
+mod apalis_patches;
 mod api_health;
 mod clock;
 mod entities;

@@ -77,6 +77,8 @@ if count > 0 then
     -- Fetch metadata
     for _, task_id in ipairs(task_ids) do
         local meta_key = KEYS[6] .. ":" .. task_id
+        -- CONTURS PATCH: count deliveries, so handle_results.lua can honour max_attempts.
+        redis.call("hincrby", meta_key, "conturs_runs", 1)
         local fields = redis.call("hgetall", meta_key)
 
         -- Insert task ID as the first element

@@ -18,6 +18,13 @@ local function max_attempts_of(task_id)
     return tonumber(value) or 25
 end
 
+-- CONTURS PATCH: how many times the task has been delivered, this run included; fetch_next.lua
+-- counts each delivery in the task's meta field `conturs_runs`.
+local function runs_of(task_id)
+    local value = redis.call('HGET', job_meta_hash .. ':' .. task_id, 'conturs_runs')
+    return tonumber(value) or 1
+end
+
 local args_per_task = 5
 local num_tasks = (#ARGV - 1) / args_per_task
 local acked = 0
@@ -41,11 +48,11 @@ for i = 0, num_tasks - 1 do
             redis.call("publish", "tasks:" .. done_jobs_set, task_id)
         end
 
-    elseif (status == 'Failed' or status == 'Pending') and (tonumber(attempt) or 0) < max_attempts_of(task_id) then
+    elseif (status == 'Failed' or status == 'Pending') and runs_of(task_id) < max_attempts_of(task_id) then
         -- CONTURS PATCH: honour the task's max_attempts (upstream hard-coded 25) and back off
-        -- exponentially (2^attempt s, capped at 10 min) instead of attempt seconds.
-        local attempt_n = tonumber(attempt) or 0
-        local delay = math.min(600, 2 ^ attempt_n)
+        -- exponentially (1 s, 2 s, 4 s… capped at 10 min) instead of attempt seconds. Runs are
+        -- counted per delivery by fetch_next.lua, because apalis' own attempt number is not a run count.
+        local delay = math.min(600, 2 ^ (runs_of(task_id) - 1))
         redis.call("zadd", scheduled_jobs_set, tonumber(timestamp) + delay, task_id)
         if emit_events then
             redis.call("publish", "tasks:" .. scheduled_jobs_set .. ':retry', task_id)
