@@ -1,7 +1,7 @@
 //! `conturs`: the operator command line for Conturs.
 //!
-//! One module per subcommand under `commands/`; today `eval` (judge the scoring model on any
-//! CSV export). `demo`, `enqueue` and `status` will join it.
+//! One module per subcommand under `commands/`: `demo` (the main job end to end on a simulated
+//! portal) and `eval` (judge the scoring model on any CSV export).
 
 mod commands;
 mod csv_input;
@@ -19,13 +19,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the main job end to end against a simulated HubSpot portal and show the result.
+    Demo(commands::demo::DemoArgs),
     /// Cross-validate the ICP scoring model on a CSV (plain or .gz) with a label column.
-    Eval(commands::eval::EvalArgs),
+    Eval(Box<commands::eval::EvalArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
     };
     match result {

@@ -1,3 +1,4 @@
 //! One module per `conturs` subcommand.
 
+pub mod demo;
 pub mod eval;
