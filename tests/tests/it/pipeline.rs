@@ -185,6 +185,81 @@ async fn connect_to_done(backend: Backend, queue: QueueKind) {
         updates_before,
         "nothing was written to HubSpot"
     );
+
+    // Fifty people change jobs in HubSpot; the next nightly run writes back exactly the
+    // contacts among them whose score changed, and nobody else.
+    let before: std::collections::HashMap<i64, scores::Model> = scores::Entity::find()
+        .filter(scores::Column::PortalId.eq(portal_id))
+        .all(&p.db.conn)
+        .await
+        .expect("scores")
+        .into_iter()
+        .map(|s| (s.contact_id, s))
+        .collect();
+    let mut changed: Vec<i64> = before
+        .values()
+        .filter(|s| s.score.is_some_and(|score| score < 50))
+        .map(|s| s.contact_id)
+        .collect();
+    changed.sort_unstable();
+    changed.truncate(50);
+    assert_eq!(changed.len(), 50);
+    for id in &changed {
+        p.sim
+            .update_record(
+                portal_id as u64,
+                hubspot_sim::ObjectType::Contacts,
+                *id as u64,
+                &[("jobtitle", "Chief Executive Officer")],
+            )
+            .expect("update contact");
+    }
+    let nightly_started = chrono::Utc::now();
+    let runs_before = after.len();
+    p.queue
+        .enqueue(
+            |run_id| NightlyResync { run_id, portal_id },
+            EnqueueOptions::default(),
+        )
+        .await
+        .expect("enqueue nightly");
+    let settled = p.settle(runs_before + 1, SETTLE).await;
+    for run in &settled {
+        assert_eq!(
+            run.status,
+            JobStatus::Succeeded,
+            "{:?}: {:?}",
+            run.job_type,
+            run.last_error
+        );
+    }
+    let now_scores = scores::Entity::find()
+        .filter(scores::Column::PortalId.eq(portal_id))
+        .all(&p.db.conn)
+        .await
+        .expect("scores");
+    let rewritten: std::collections::BTreeSet<i64> = now_scores
+        .iter()
+        .filter(|s| s.written_at.is_some_and(|at| at >= nightly_started))
+        .map(|s| s.contact_id)
+        .collect();
+    let moved: std::collections::BTreeSet<i64> = now_scores
+        .iter()
+        .filter(|s| {
+            let old = &before[&s.contact_id];
+            (old.score, &old.grade, &old.explanation) != (s.score, &s.grade, &s.explanation)
+        })
+        .map(|s| s.contact_id)
+        .collect();
+    assert!(!moved.is_empty(), "a CEO title must move some scores");
+    assert!(
+        moved.iter().all(|id| changed.contains(id)),
+        "only changed contacts get new scores: {moved:?}"
+    );
+    assert_eq!(
+        rewritten, moved,
+        "exactly the moved scores are written back"
+    );
     workers.abort();
 }
 
