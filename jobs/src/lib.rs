@@ -6,6 +6,7 @@ pub mod errors;
 pub mod handlers;
 pub mod ledger;
 pub mod payload;
+pub mod portals;
 pub mod progress;
 pub mod queue;
 pub mod reconciler;

@@ -20,7 +20,7 @@ use jobs::payload::InitialSync;
 use jobs::{EnqueueOptions, Ledger, Queue, QueueBackend, QueueSettings};
 use migration::{Migrator, MigratorTrait};
 use platform::config::QueueBackend as ConfiguredQueue;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::{ExposeSecret as _, SecretString};
 
 const CLIENT_ID: &str = "conturs-demo-client";
@@ -121,26 +121,9 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let code = query("code").context("no code in the callback")?;
     let tokens = hubspot.tokens().api().exchange_code(&code).await?;
     let portal_id = tokens.portal_id as i64;
-    let now = Utc::now();
-    portals::ActiveModel {
-        id: Set(portal_id),
-        hub_domain: Set(None),
-        status: Set(PortalStatus::Connected),
-        status_reason: Set(None),
-        scopes: Set(serde_json::json!(tokens.scopes)),
-        account_id: Set(None),
-        active_model_version: Set(None),
-        connected_at: Set(now),
-        disconnected_at: Set(None),
-        last_full_sync_at: Set(None),
-        last_incremental_sync_at: Set(None),
-        sync_watermark: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&db)
-    .await
-    .context("recording the portal (use a fresh DATABASE_URL for each demo)")?;
+    jobs::portals::record_portal(&db, portal_id, PortalStatus::Connected, &tokens.scopes)
+        .await
+        .context("recording the portal (use a fresh DATABASE_URL for each demo)")?;
     store
         .save(tokens.portal_id, tokens)
         .await

@@ -16,7 +16,6 @@ use super::{Deps, db_error};
 use crate::errors::JobError;
 use crate::payload::{InitialSync, JobPayload, TrainModel};
 use crate::progress::Progress;
-use crate::queue::EnqueueOptions;
 
 /// Companies first (contacts point at them), deals last (they label companies).
 const ORDER: [ObjectType; 3] = [
@@ -80,16 +79,8 @@ pub async fn initial_sync(
         .exec(&deps.db)
         .await
         .map_err(db_error)?;
-    deps.queue
-        .enqueue(
-            |run_id| TrainModel { run_id, portal_id },
-            EnqueueOptions {
-                parent_id: Some(job.run_id()),
-                ..EnqueueOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| JobError::transient(e.to_string()))?;
+    deps.enqueue_child(job.run_id(), |run_id| TrainModel { run_id, portal_id })
+        .await?;
     Ok(())
 }
 

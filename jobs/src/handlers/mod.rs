@@ -116,6 +116,24 @@ impl Deps {
         Ok(())
     }
 
+    /// Queues a follow-up job caused by `parent` (InitialSync → TrainModel → WriteBack…).
+    pub async fn enqueue_child<J: crate::payload::JobPayload>(
+        &self,
+        parent: uuid::Uuid,
+        make: impl FnOnce(uuid::Uuid) -> J,
+    ) -> Result<J, JobError> {
+        self.queue
+            .enqueue(
+                make,
+                crate::queue::EnqueueOptions {
+                    parent_id: Some(parent),
+                    ..crate::queue::EnqueueOptions::default()
+                },
+            )
+            .await
+            .map_err(|e| JobError::transient(e.to_string()))
+    }
+
     /// Classifies a HubSpot error for the retry policy, marking the portal when only the
     /// customer can fix it (revoked token, missing scopes) so no retry storm follows.
     pub async fn hubspot_failure(&self, portal_id: i64, error: HubSpotError) -> JobError {
@@ -166,21 +184,13 @@ pub async fn queue_write_backs(
         .phase("queueing write-back", Some(contact_ids.len() as i64))
         .await?;
     for batch in contact_ids.chunks(train::WRITE_BACK_BATCH) {
-        deps.queue
-            .enqueue(
-                |run_id| WriteBack {
-                    run_id,
-                    portal_id,
-                    contact_ids: batch.to_vec(),
-                    lane,
-                },
-                crate::queue::EnqueueOptions {
-                    parent_id: Some(parent),
-                    ..crate::queue::EnqueueOptions::default()
-                },
-            )
-            .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
+        deps.enqueue_child(parent, |run_id| WriteBack {
+            run_id,
+            portal_id,
+            contact_ids: batch.to_vec(),
+            lane,
+        })
+        .await?;
         progress.advance(batch.len() as i64).await?;
     }
     Ok(())

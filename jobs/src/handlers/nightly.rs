@@ -20,7 +20,6 @@ use super::{Deps, db_error, queue_write_backs};
 use crate::errors::JobError;
 use crate::payload::{JobPayload, NightlyResync, TrainModel};
 use crate::progress::Progress;
-use crate::queue::EnqueueOptions;
 
 /// Re-read a little before the watermark: clocks and HubSpot's index are not exact.
 const OVERLAP: Duration = Duration::minutes(10);
@@ -141,16 +140,8 @@ pub async fn nightly_resync(
     if closed_won_after != closed_won_before || model.is_none() {
         // New customers change what a good fit looks like: retrain, which re-scores everyone
         // and writes back only what changed.
-        deps.queue
-            .enqueue(
-                |run_id| TrainModel { run_id, portal_id },
-                EnqueueOptions {
-                    parent_id: Some(job.run_id()),
-                    ..EnqueueOptions::default()
-                },
-            )
-            .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
+        deps.enqueue_child(job.run_id(), |run_id| TrainModel { run_id, portal_id })
+            .await?;
         return Ok(());
     }
     if let Some((version, model)) = model {

@@ -15,7 +15,6 @@ use super::{Deps, budget_lane, db_error};
 use crate::errors::JobError;
 use crate::payload::{JobPayload, ScoreContact, WriteBack};
 use crate::progress::Progress;
-use crate::queue::EnqueueOptions;
 
 pub async fn score_contacts(
     deps: Deps,
@@ -39,21 +38,13 @@ pub async fn score_contacts(
     let changed = score_stored(&deps, portal_id, &job.contact_ids, version, &model).await?;
     progress.advance(job.contact_ids.len() as i64).await?;
     if !changed.is_empty() {
-        deps.queue
-            .enqueue(
-                |run_id| WriteBack {
-                    run_id,
-                    portal_id,
-                    contact_ids: changed,
-                    lane: job.lane,
-                },
-                EnqueueOptions {
-                    parent_id: Some(job.run_id()),
-                    ..EnqueueOptions::default()
-                },
-            )
-            .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
+        deps.enqueue_child(job.run_id(), |run_id| WriteBack {
+            run_id,
+            portal_id,
+            contact_ids: changed,
+            lane: job.lane,
+        })
+        .await?;
     }
     Ok(())
 }
