@@ -27,7 +27,7 @@ pub enum PortalStatus {
     Disconnected,
 }
 
-/// The five typed jobs of DESIGN §3.
+/// The five typed jobs of DESIGN §3, plus the queue benchmark's no-op.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
@@ -44,6 +44,10 @@ pub enum JobType {
     WriteBack,
     #[sea_orm(string_value = "nightly_resync")]
     NightlyResync,
+    /// Not a product job: the queue benchmark's no-op (`conturs bench queue`), recorded in the
+    /// ledger like any job so the benchmark measures the real stack. The worker never runs it.
+    #[sea_orm(string_value = "noop")]
+    Noop,
 }
 
 /// Queue lane: realtime webhook work never waits behind bulk work.

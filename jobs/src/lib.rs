@@ -1,6 +1,7 @@
 //! Conturs' jobs: typed payloads, their handlers, the progress ledger and the queue wiring
 //! shared by the worker, the clock and the API (DESIGN §3).
 
+pub mod bulk;
 pub mod clock;
 pub mod errors;
 pub mod handlers;

@@ -101,3 +101,11 @@ contacts_job!(
     JobType::WriteBack,
     8
 );
+portal_job!(
+    /// The queue benchmark's job (`conturs bench queue`): it does nothing, so the benchmark
+    /// measures the queue, the ledger layer and the worker alone. Only the benchmark registers
+    /// a worker for it; the real worker never does. One attempt: there is nothing to retry.
+    Noop,
+    JobType::Noop,
+    1
+);

@@ -13,7 +13,9 @@ use chrono::Utc;
 use entity::{JobStatus, JobType, job_runs};
 use redis::AsyncCommands;
 
-use crate::payload::{InitialSync, JobPayload, NightlyResync, ScoreContact, TrainModel, WriteBack};
+use crate::payload::{
+    InitialSync, JobPayload, NightlyResync, Noop, ScoreContact, TrainModel, WriteBack,
+};
 use crate::queue::{Queue, QueueBackend, QueueError};
 
 /// A `pending` row older than this was never pushed (its enqueuer died).
@@ -144,6 +146,7 @@ pub async fn push_recorded(queue: &Queue, run: &job_runs::Model) -> Result<(), Q
         JobType::ScoreContact => push::<ScoreContact>(queue, run).await,
         JobType::WriteBack => push::<WriteBack>(queue, run).await,
         JobType::NightlyResync => push::<NightlyResync>(queue, run).await,
+        JobType::Noop => push::<Noop>(queue, run).await,
     }
 }
 

@@ -1,9 +1,9 @@
 //! Pipeline benchmark: InitialSync and the whole connect → written-back pipeline on simulated
 //! portals under HubSpot's real limits (110 requests / 10 s), against the request-budget floor.
 //!
-//! `cargo bench -p conturs-tests --bench pipeline [-- 1000 10000 100000]` prints a table and
-//! writes it to `tests/BENCHMARKS-pipeline.md`. Needs Postgres and Redis like the tests
-//! (`scripts/services.sh`).
+//! `cargo bench -p conturs-tests --bench pipeline [-- 1000 10000 100000] [sqlite|postgres]`
+//! prints a table and writes it to `tests/BENCHMARKS-pipeline.md` (`sqlite` or `postgres` runs
+//! one backend only). Needs Postgres and Redis like the tests (`scripts/services.sh`).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -30,13 +30,16 @@ struct Row {
     responses_429: u64,
     written: u64,
     peak_rss_mib: f64,
+    /// RSS once the simulator holds its portal and nothing else runs yet.
+    base_rss_mib: f64,
 }
 
-fn peak_rss_mib() -> f64 {
+/// A `/proc/self/status` memory line (`VmHWM`, `VmRSS`) in MiB.
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|v| v.parse::<f64>().ok())
@@ -46,8 +49,18 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// Resets the process' peak RSS to its current RSS (Linux ≥ 4.0), so the next `VmHWM` is the
+/// peak of what runs from now on, not of the simulator generating its portal or an earlier run.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 async fn run(contacts: usize, backend: Backend, queue: QueueKind) -> anyhow::Result<Row> {
     let p = Pipeline::start(backend, queue, contacts, 42).await?;
+    // The simulator runs in this process: its portal is the baseline; the peak above it is the
+    // worker side (handlers, queue, database client) plus the simulator serving requests.
+    let base_rss_mib = status_mib("VmRSS:");
+    let peak_reset = reset_peak_rss();
     let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "bench", 8);
     let workers = tokio::spawn(async move {
         let _ = monitor.run().await;
@@ -118,7 +131,12 @@ async fn run(contacts: usize, backend: Backend, queue: QueueKind) -> anyhow::Res
         total_requests: stats.portals.values().map(|s| s.requests).sum(),
         responses_429: stats.portals.values().map(|s| s.rate_limited).sum(),
         written,
-        peak_rss_mib: peak_rss_mib(),
+        peak_rss_mib: if peak_reset {
+            status_mib("VmHWM:")
+        } else {
+            f64::NAN
+        },
+        base_rss_mib,
     })
 }
 
@@ -127,6 +145,11 @@ async fn main() -> anyhow::Result<()> {
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
+        .collect();
+    // `postgres` or `sqlite` among the arguments runs only that backend.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a == "postgres" || a == "sqlite")
         .collect();
     let sizes = if sizes.is_empty() {
         vec![1_000, 10_000]
@@ -139,6 +162,14 @@ async fn main() -> anyhow::Result<()> {
             (Backend::Sqlite, QueueKind::EmbeddedSqlite),
             (Backend::Postgres, QueueKind::Redis),
         ] {
+            let name = if backend == Backend::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            };
+            if !only.is_empty() && !only.iter().any(|o| o == name) {
+                continue;
+            }
             let row = run(contacts, backend, queue).await?;
             println!(
                 "{} contacts on {}: sync {:.2} s ({} requests, floor {:.2} s, ratio {:.3}); pipeline {:.2} s ({} requests, floor {:.2} s, ratio {:.3}); 429s {}; written back {}",
@@ -164,14 +195,19 @@ async fn main() -> anyhow::Result<()> {
          floor = requests ÷ 11 per second. *Sync* is InitialSync alone (properties, companies,\n\
          contacts with associations, deals); *pipeline* runs on to the last WriteBack (a 1,000-contact\n\
          portal has too few closed-won customers for a model, so nothing is written back). Release\n\
-         build (`cargo bench`); simulator, database and workers share the 2 cores.\n\n\
-         | contacts | backend | sync (s) | sync requests | sync ratio to floor | pipeline (s) | pipeline requests | pipeline ratio to floor | 429s | written back | peak RSS (MiB, whole process) |\n\
-         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         build (`cargo bench`); simulator, database and workers share the 2 cores (with other\n\
+         people's builds on this machine). Memory: the simulator runs in this process, so *RSS at\n\
+         start* is the process once the simulator holds its portal (plus what earlier runs left\n\
+         allocated); the peak is then reset (`/proc/self/clear_refs`) and *peak RSS* is the highest\n\
+         RSS during the run; *peak − start* is the worker side (handlers, queue, database client)\n\
+         plus the simulator's request handling.\n\n\
+         | contacts | backend | sync (s) | sync requests | sync ratio to floor | pipeline (s) | pipeline requests | pipeline ratio to floor | 429s | written back | RSS at start (MiB) | peak RSS (MiB) | peak − start (MiB) |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in &rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {:.2} | {} | {:.3} | {:.2} | {} | {:.3} | {} | {} | {:.0} |",
+            "| {} | {} | {:.2} | {} | {:.3} | {:.2} | {} | {:.3} | {} | {} | {:.0} | {:.0} | {:.0} |",
             r.contacts,
             r.queue,
             r.sync_s,
@@ -182,7 +218,9 @@ async fn main() -> anyhow::Result<()> {
             r.total_s / (r.total_requests as f64 / ALLOWED_PER_SECOND),
             r.responses_429,
             r.written,
-            r.peak_rss_mib
+            r.base_rss_mib,
+            r.peak_rss_mib,
+            r.peak_rss_mib - r.base_rss_mib
         );
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-pipeline.md");

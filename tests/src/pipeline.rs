@@ -11,6 +11,7 @@ use hubspot::budget::BudgetPolicy;
 use hubspot::oauth::tokens::TokenSet;
 use hubspot::oauth::{RefreshCoordination, TokenStore};
 use hubspot::{ClientConfig, HubSpotClient, RateBudget};
+use hubspot_sim::generator::GeneratorConfig;
 use hubspot_sim::{RunningSimulator, SimConfig, Simulator};
 use jobs::handlers::Deps;
 use jobs::handlers::token_store::DbTokenStore;
@@ -59,21 +60,8 @@ impl Pipeline {
         let db = TestDatabase::migrated(backend).await?;
         crate::fixtures::insert_portal(&db.conn, portal_id, PortalStatus::Connected).await?;
 
-        let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes([9; 32]));
-        let store = Arc::new(DbTokenStore::new(db.conn.clone(), cipher));
-        let pair = sim.issue_tokens(portal_id as u64)?;
-        store
-            .save(
-                portal_id as u64,
-                TokenSet {
-                    access_token: SecretString::from(pair.access_token),
-                    refresh_token: SecretString::from(pair.refresh_token),
-                    expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in as i64),
-                    portal_id: portal_id as u64,
-                    scopes: pair.scopes,
-                },
-            )
-            .await?;
+        let store = token_store(&db);
+        save_tokens(&sim, &store, portal_id).await?;
 
         let (queue_backend, redis, namespace) = match queue_kind {
             QueueKind::Redis => {
@@ -124,6 +112,19 @@ impl Pipeline {
         })
     }
 
+    /// Adds another generated portal (`contacts`, `seed`) to the same simulator and connects it
+    /// like the first (portal row, sealed tokens), for benchmarks with several tenants. The
+    /// HubSpot client serves every connected portal, each under its own rate budget.
+    pub async fn add_portal(&self, contacts: usize, seed: u64) -> anyhow::Result<i64> {
+        let portal_id = self
+            .sim
+            .create_portal(GeneratorConfig::new(seed, contacts))
+            .await? as i64;
+        crate::fixtures::insert_portal(&self.db.conn, portal_id, PortalStatus::Connected).await?;
+        save_tokens(&self.sim, &token_store(&self.db), portal_id).await?;
+        Ok(portal_id)
+    }
+
     /// Waits until at least `at_least` runs exist and all are finished; returns them.
     pub async fn settle(&self, at_least: usize, timeout: Duration) -> Vec<job_runs::Model> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -158,4 +159,32 @@ impl Pipeline {
             .map(|(_, count)| *count)
             .sum()
     }
+}
+
+/// The token store the harness' HubSpot client reads, over the test database.
+fn token_store(db: &TestDatabase) -> Arc<DbTokenStore> {
+    let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes([9; 32]));
+    Arc::new(DbTokenStore::new(db.conn.clone(), cipher))
+}
+
+/// Issues tokens for `portal_id` in the simulator (skipping the browser) and stores them sealed.
+async fn save_tokens(
+    sim: &RunningSimulator,
+    store: &DbTokenStore,
+    portal_id: i64,
+) -> anyhow::Result<()> {
+    let pair = sim.issue_tokens(portal_id as u64)?;
+    store
+        .save(
+            portal_id as u64,
+            TokenSet {
+                access_token: SecretString::from(pair.access_token),
+                refresh_token: SecretString::from(pair.refresh_token),
+                expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in as i64),
+                portal_id: portal_id as u64,
+                scopes: pair.scopes,
+            },
+        )
+        .await?;
+    Ok(())
 }
