@@ -16,6 +16,7 @@ pub mod job_runs;
 pub mod models;
 pub mod oauth_tokens;
 pub mod portals;
+pub mod score_claims;
 pub mod score_history;
 pub mod scores;
 pub mod sync_cursors;
@@ -35,6 +36,7 @@ pub mod prelude {
     pub use crate::models::Entity as Models;
     pub use crate::oauth_tokens::Entity as OauthTokens;
     pub use crate::portals::Entity as Portals;
+    pub use crate::score_claims::Entity as ScoreClaims;
     pub use crate::score_history::Entity as ScoreHistory;
     pub use crate::scores::Entity as Scores;
     pub use crate::sync_cursors::Entity as SyncCursors;

@@ -18,6 +18,10 @@ pub enum JobError {
     /// Retrying cannot help: revoked token, missing scopes, invalid data.
     #[error("{kind}: {message}")]
     Permanent { kind: &'static str, message: String },
+    /// The worker is shutting down and the job stopped at a checkpoint; it is not a failure and
+    /// resumes on the next worker from where it stopped.
+    #[error("interrupted: the worker is shutting down")]
+    Interrupted,
 }
 
 impl JobError {
@@ -39,7 +43,7 @@ impl JobError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Retryable { after, .. } => *after,
-            Self::Permanent { .. } => None,
+            Self::Permanent { .. } | Self::Interrupted => None,
         }
     }
 
@@ -55,6 +59,20 @@ impl JobError {
                 message: message.clone(),
                 retryable: false,
             },
+            Self::Interrupted => Failure {
+                kind: "interrupted".to_owned(),
+                message: self.to_string(),
+                retryable: true,
+            },
+        }
+    }
+}
+
+impl From<crate::progress::ProgressError> for JobError {
+    fn from(error: crate::progress::ProgressError) -> Self {
+        match error {
+            crate::progress::ProgressError::Ledger(error) => error.into(),
+            crate::progress::ProgressError::Interrupted => Self::Interrupted,
         }
     }
 }

@@ -68,6 +68,10 @@ pub struct Failure {
 }
 
 /// Reads and writes job runs and their events.
+///
+/// Every read-modify-write transition locks the run's row (`SELECT … FOR UPDATE` on Postgres;
+/// SQLite's write transactions are exclusive already), so two deliveries of one job racing to
+/// start it cannot both win.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     db: DatabaseConnection,
@@ -149,6 +153,7 @@ impl Ledger {
     ) -> Result<AttemptDecision, LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
         let run = job_runs::Entity::find_by_id(run_id)
+            .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or(LedgerError::UnknownRun(run_id))?;
@@ -284,6 +289,39 @@ impl Ledger {
         Ok(status)
     }
 
+    /// The attempt stopped at a checkpoint because its worker is shutting down: the run goes
+    /// back to `queued` and the attempt is not counted, since nothing failed.
+    pub async fn interrupted(&self, run_id: Uuid) -> Result<(), LedgerError> {
+        let txn = platform::db::begin_write(&self.db).await?;
+        let run = job_runs::Entity::find_by_id(run_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(LedgerError::UnknownRun(run_id))?;
+        if run.status != JobStatus::Running {
+            return Ok(());
+        }
+        let now = Utc::now();
+        let mut active: job_runs::ActiveModel = run.clone().into();
+        active.status = Set(JobStatus::Queued);
+        active.attempts = Set((run.attempts - 1).max(0));
+        active.worker = Set(None);
+        active.heartbeat_at = Set(None);
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
+        insert_event(
+            &txn,
+            &run,
+            now,
+            "interrupted",
+            "the worker is shutting down; stopped at a checkpoint and re-queued to resume there",
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// Cancels a run that has not finished; returns whether it was cancelled.
     pub async fn cancel(&self, run_id: Uuid, reason: &str) -> Result<bool, LedgerError> {
         let run = self.get(run_id).await?;
@@ -305,6 +343,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
         let run = job_runs::Entity::find_by_id(run_id)
+            .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or(LedgerError::UnknownRun(run_id))?;
@@ -360,6 +399,48 @@ impl Ledger {
             .limit(limit)
             .all(&self.db)
             .await?)
+    }
+}
+
+impl Ledger {
+    /// Running runs whose worker stopped beating before `silent_since` (killed, or its machine
+    /// died) go back to `queued`, and are returned for re-pushing. The crashed attempt stays
+    /// counted, so a job that keeps killing its worker ends on the dead list.
+    pub async fn reclaim_orphans(
+        &self,
+        silent_since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<job_runs::Model>, LedgerError> {
+        let candidates = job_runs::Entity::find()
+            .filter(job_runs::Column::Status.eq(JobStatus::Running))
+            .filter(job_runs::Column::HeartbeatAt.lt(silent_since))
+            .order_by_asc(job_runs::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let mut reclaimed = Vec::with_capacity(candidates.len());
+        for run in candidates {
+            let now = Utc::now();
+            // Conditional: a worker that revived the run meanwhile keeps it.
+            let updated = job_runs::Entity::update_many()
+                .col_expr(job_runs::Column::Status, Expr::value(JobStatus::Queued))
+                .col_expr(job_runs::Column::UpdatedAt, Expr::value(now))
+                .filter(job_runs::Column::Id.eq(run.id))
+                .filter(job_runs::Column::Status.eq(JobStatus::Running))
+                .filter(job_runs::Column::HeartbeatAt.lt(silent_since))
+                .exec(&self.db)
+                .await?;
+            if updated.rows_affected == 1 {
+                let message = format!(
+                    "worker {} stopped beating during attempt {}; put back on the queue",
+                    run.worker.as_deref().unwrap_or("?"),
+                    run.attempts
+                );
+                insert_event(&self.db, &run, now, "orphaned", &message, None).await?;
+                reclaimed.push(run);
+            }
+        }
+        Ok(reclaimed)
     }
 }
 

@@ -3,6 +3,8 @@
 
 pub mod bulk;
 pub mod clock;
+pub mod coalesce;
+pub mod drain;
 pub mod errors;
 pub mod handlers;
 pub mod ledger;
@@ -11,8 +13,10 @@ pub mod portals;
 pub mod progress;
 pub mod queue;
 pub mod reconciler;
+pub mod retention;
 pub mod runtime;
 
+pub use drain::Drain;
 pub use errors::JobError;
 pub use ledger::{AttemptDecision, Failure, Ledger, LedgerError, NewRun};
 pub use progress::Progress;

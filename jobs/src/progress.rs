@@ -1,12 +1,26 @@
 //! The handle a job handler reports progress through: phase, done/total, and from those the rate
 //! and ETA the board shows. Writes are throttled so a tight loop costs one row update per
 //! interval, not one per record.
+//!
+//! Handlers report progress right after work is durable, so [`Progress::advance`] is also the
+//! checkpoint where a draining worker stops a job (see [`crate::drain`]).
 
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::drain::Drain;
 use crate::ledger::{Ledger, LedgerError, ProgressUpdate};
+
+/// Why progress could not be reported, or why the job should stop here.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgressError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The worker is draining: the work so far is saved, stop and let the next worker resume.
+    #[error("interrupted: the worker is shutting down")]
+    Interrupted,
+}
 
 /// How often progress reaches the database at most, unless a phase starts or ends.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
@@ -22,6 +36,7 @@ pub struct Progress {
     phase_started: Instant,
     last_flush: Option<Instant>,
     flush_interval: Duration,
+    drain: Drain,
 }
 
 impl Progress {
@@ -35,7 +50,14 @@ impl Progress {
             phase_started: Instant::now(),
             last_flush: None,
             flush_interval: DEFAULT_FLUSH_INTERVAL,
+            drain: Drain::new(),
         }
+    }
+
+    /// Stops the job at its next checkpoint once `drain` starts.
+    pub fn with_drain(mut self, drain: Drain) -> Self {
+        self.drain = drain;
+        self
     }
 
     pub fn run_id(&self) -> Uuid {
@@ -58,13 +80,22 @@ impl Progress {
         self.flush().await
     }
 
-    /// Counts `n` more items done; writes if the flush interval has passed.
-    pub async fn advance(&mut self, n: i64) -> Result<(), LedgerError> {
+    /// Counts `n` more items done (call it once they are saved); writes if the flush interval
+    /// has passed. When the worker is draining it writes at once and returns
+    /// [`ProgressError::Interrupted`], so the handler's `?` ends the attempt at this checkpoint.
+    pub async fn advance(&mut self, n: i64) -> Result<(), ProgressError> {
         self.done += n;
+        if self.drain.is_draining() {
+            self.flush().await?;
+            return Err(ProgressError::Interrupted);
+        }
         let due = self
             .last_flush
             .is_none_or(|at| at.elapsed() >= self.flush_interval);
-        if due { self.flush().await } else { Ok(()) }
+        if due {
+            self.flush().await?;
+        }
+        Ok(())
     }
 
     /// Learns the phase's size once it is known (e.g. after the first page).

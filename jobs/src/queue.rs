@@ -19,6 +19,7 @@ use entity::Lane;
 use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::SqlitePool;
 
+use crate::drain::Drain;
 use crate::ledger::{Ledger, LedgerError, NewRun};
 use crate::payload::JobPayload;
 
@@ -146,6 +147,7 @@ pub struct Queue {
     backend: QueueBackend,
     settings: QueueSettings,
     ledger: Ledger,
+    drain: Drain,
 }
 
 /// Options for a new job.
@@ -165,7 +167,14 @@ impl Queue {
             backend,
             settings,
             ledger,
+            drain: Drain::new(),
         }
+    }
+
+    /// The process's drain switch: the worker starts it on SIGTERM, and every job run through
+    /// this queue's workers stops at its next checkpoint.
+    pub fn drain(&self) -> &Drain {
+        &self.drain
     }
 
     pub fn ledger(&self) -> &Ledger {

@@ -4,6 +4,10 @@
 //! Two things can lose a job: a crash between writing the ledger row and pushing (the row stays
 //! `pending`), and a Redis that restarts without persistence (every queued job vanishes). The
 //! first is caught by age; the second by an epoch key in Redis that only a data loss removes.
+//! A third case is a worker killed mid-job (kill -9, a crashed machine): its run stays `running`
+//! with a heartbeat that stopped, and is put back once the heartbeat is older than the lease.
+//! The queue backends recover their own orphans too; this ledger-side net works the same on
+//! both and does not depend on them.
 //! Re-pushing is safe because delivery is already at-least-once: the ledger layer skips runs
 //! that finished or that a live worker holds.
 
@@ -13,6 +17,7 @@ use chrono::Utc;
 use entity::{JobStatus, JobType, job_runs};
 use redis::AsyncCommands;
 
+use crate::ledger::LEASE;
 use crate::payload::{
     InitialSync, JobPayload, NightlyResync, Noop, ScoreContact, TrainModel, WriteBack,
 };
@@ -29,6 +34,8 @@ pub struct ReconcileReport {
     /// The queue's data was lost since the last pass (Redis restarted empty).
     pub queue_data_lost: bool,
     pub requeued: usize,
+    /// Running runs whose worker died, put back on the queue.
+    pub orphans_requeued: usize,
 }
 
 /// Watches one queue for lost work.
@@ -120,9 +127,15 @@ impl Reconciler {
                 .await?;
             requeued += 1;
         }
-        if requeued > 0 {
+        let silent_since = Utc::now() - chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let orphans = ledger.reclaim_orphans(silent_since, BATCH).await?;
+        for run in &orphans {
+            push_recorded(&self.queue, run).await?;
+        }
+        if requeued > 0 || !orphans.is_empty() {
             tracing::warn!(
                 requeued,
+                orphans = orphans.len(),
                 queue_data_lost = lost,
                 "reconciler re-queued runs"
             );
@@ -130,6 +143,7 @@ impl Reconciler {
         Ok(ReconcileReport {
             queue_data_lost: lost,
             requeued,
+            orphans_requeued: orphans.len(),
         })
     }
 }

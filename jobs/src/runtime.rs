@@ -91,11 +91,19 @@ where
             let job = task.args.clone();
             let ledger = layer.queue.ledger().clone();
             let run_id = job.run_id();
+            if layer.queue.drain().is_draining() {
+                // Fetched just before the drain began: hand it straight to another worker.
+                layer.queue.push(&job, None).await?;
+                return Ok(());
+            }
             match ledger.start_attempt(run_id, &layer.worker).await? {
                 AttemptDecision::Run { attempt } => {
-                    let heartbeat = tokio::spawn(keep_alive(ledger.clone(), run_id));
+                    // Beats only while this future lives: if apalis drops the attempt (its
+                    // worker died on a lost Redis connection), the beats stop, the lease runs
+                    // out and the reconciler hands the run to a live worker.
+                    let heartbeat = AbortOnDrop(tokio::spawn(keep_alive(ledger.clone(), run_id)));
                     let outcome = inner.call(task).await.map(drop).map_err(Into::into);
-                    heartbeat.abort();
+                    drop(heartbeat);
                     settle(&layer.queue, &job, attempt, outcome).await
                 }
                 AttemptDecision::Skip { status } => {
@@ -112,6 +120,15 @@ where
                 }
             }
         })
+    }
+}
+
+/// Aborts the task when dropped, so it cannot outlive the future that owns it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -140,6 +157,15 @@ async fn settle<J: JobPayload>(
         }
         Err(error) => error,
     };
+    if matches!(
+        error.downcast_ref::<JobError>(),
+        Some(JobError::Interrupted)
+    ) {
+        tracing::info!(%run_id, attempt, "job stopped at a checkpoint for shutdown; re-queued");
+        ledger.interrupted(run_id).await?;
+        queue.push(job, None).await?;
+        return Ok(());
+    }
     let (failure, retry_after) = match error.downcast_ref::<JobError>() {
         Some(job_error) => (job_error.to_failure(), job_error.retry_after()),
         // Anything unclassified (including a caught panic) is worth another attempt.
@@ -257,6 +283,7 @@ where
     let queue = queue.clone();
     monitor.register(move |restart| {
         let ledger = queue.ledger().clone();
+        let drain = queue.drain().clone();
         let handler = handler.clone();
         // A restarted worker gets a new name, so the backend treats it as a new consumer.
         let name = format!("{}:r{restart}", options.name);
@@ -266,7 +293,8 @@ where
             .layer(LedgerLayer::new(queue.clone(), name))
             .catch_panic()
             .build(move |job: J| {
-                let progress = Progress::new(ledger.clone(), job.run_id());
+                let progress =
+                    Progress::new(ledger.clone(), job.run_id()).with_drain(drain.clone());
                 handler(job, progress)
             })
     })

@@ -12,6 +12,7 @@ mod m20261127_000003_models_and_scores;
 mod m20261127_000004_job_ledger;
 mod m20261127_000005_webhook_events;
 mod m20261127_000006_clock_ticks;
+mod m20261127_000007_score_claims;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_job_ledger::Migration),
             Box::new(m20261127_000005_webhook_events::Migration),
             Box::new(m20261127_000006_clock_ticks::Migration),
+            Box::new(m20261127_000007_score_claims::Migration),
         ]
     }
 }

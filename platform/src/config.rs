@@ -31,6 +31,7 @@ pub mod vars {
     pub const HUBSPOT_API_VERSION: &str = "HUBSPOT_API_VERSION";
     pub const NIGHTLY_SCHEDULE: &str = "CONTURS_NIGHTLY_SCHEDULE";
     pub const WORKER_CONCURRENCY: &str = "CONTURS_WORKER_CONCURRENCY";
+    pub const QUEUE_NAMESPACE: &str = "CONTURS_QUEUE_NAMESPACE";
 }
 
 /// Where the embedded default keeps its data when `DATABASE_URL` is unset.
@@ -43,6 +44,8 @@ const DEFAULT_PORT: u16 = 8080;
 /// 00:00 UTC every day, in the `cron` crate's six-field form (seconds first).
 pub const DEFAULT_NIGHTLY_SCHEDULE: &str = "0 0 0 * * *";
 const DEFAULT_WORKER_CONCURRENCY: usize = 8;
+/// Prefix of every Redis key Conturs writes.
+pub const DEFAULT_QUEUE_NAMESPACE: &str = "conturs";
 /// Development-only secrets. Publicly known: they protect nothing and production refuses them.
 const DEV_SECRET_KEY: [u8; 32] = *b"conturs-development-key-32-bytes";
 const DEV_ADMIN_TOKEN: &str = "conturs-dev-admin-token";
@@ -255,6 +258,8 @@ pub struct Settings {
     pub nightly_schedule: String,
     /// Jobs one worker process runs at once per lane.
     pub worker_concurrency: usize,
+    /// Prefix of every queue key, so several apps (or test runs) can share one Redis.
+    pub queue_namespace: String,
 }
 
 impl Settings {
@@ -456,6 +461,23 @@ impl Settings {
             None => DEFAULT_WORKER_CONCURRENCY,
         };
 
+        let queue_namespace = match get(vars::QUEUE_NAMESPACE) {
+            Some(raw) => {
+                let valid = raw.len() <= 64
+                    && raw
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                if !valid {
+                    return Err(invalid(
+                        vars::QUEUE_NAMESPACE,
+                        format!("must be at most 64 letters, digits, `-`, `_` or `.`, got {raw:?}"),
+                    ));
+                }
+                raw
+            }
+            None => DEFAULT_QUEUE_NAMESPACE.to_owned(),
+        };
+
         Ok(Self {
             environment,
             database_url,
@@ -469,6 +491,7 @@ impl Settings {
             log_filter,
             nightly_schedule,
             worker_concurrency,
+            queue_namespace,
         })
     }
 
@@ -507,6 +530,7 @@ const ALL_VARS: &[&str] = &[
     vars::HUBSPOT_API_VERSION,
     vars::NIGHTLY_SCHEDULE,
     vars::WORKER_CONCURRENCY,
+    vars::QUEUE_NAMESPACE,
 ];
 
 fn parse_http_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -563,6 +587,7 @@ mod tests {
         assert_eq!(s.log_format, LogFormat::Human);
         assert_eq!(s.nightly_schedule, "0 0 0 * * *");
         assert_eq!(s.worker_concurrency, 8);
+        assert_eq!(s.queue_namespace, "conturs");
         assert_eq!(
             s.insecure_defaults(),
             vec![
@@ -663,6 +688,8 @@ mod tests {
             ("CONTURS_NIGHTLY_SCHEDULE", "0 0 25 * * *"),
             ("CONTURS_WORKER_CONCURRENCY", "0"),
             ("CONTURS_WORKER_CONCURRENCY", "many"),
+            ("CONTURS_QUEUE_NAMESPACE", "has spaces"),
+            ("CONTURS_QUEUE_NAMESPACE", "a:b"),
         ];
         for (var, value) in cases {
             let err = error_for(&[(var, value)]);

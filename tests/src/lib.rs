@@ -9,6 +9,7 @@ pub mod app;
 pub mod database;
 pub mod fixtures;
 pub mod pipeline;
+pub mod processes;
 pub mod redis_ns;
 
 pub use app::{TestApp, spawn_app};

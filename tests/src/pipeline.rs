@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{PortalStatus, job_runs};
+use entity::{PortalStatus, job_runs, scores};
 use hubspot::budget::BudgetPolicy;
 use hubspot::oauth::tokens::TokenSet;
 use hubspot::oauth::{RefreshCoordination, TokenStore};
@@ -23,6 +23,12 @@ use crate::{Backend, TestDatabase, TestRedis};
 
 const CLIENT_ID: &str = "conturs-test-client";
 const CLIENT_SECRET: &str = "conturs-test-secret";
+/// The key the tokens are sealed with; worker processes get it as `CONTURS_SECRET_KEY`.
+const TOKEN_KEY: [u8; 32] = [9; 32];
+
+fn hex_key(key: [u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Which queue the pipeline runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +56,18 @@ impl Pipeline {
         contacts: usize,
         seed: u64,
     ) -> anyhow::Result<Self> {
+        Self::start_with(backend, queue_kind, contacts, seed, None).await
+    }
+
+    /// Like [`Pipeline::start`]; with [`QueueKind::Redis`], `redis` chooses the server (a
+    /// throwaway one the test may restart) instead of the shared test Redis.
+    pub async fn start_with(
+        backend: Backend,
+        queue_kind: QueueKind,
+        contacts: usize,
+        seed: u64,
+        redis: Option<TestRedis>,
+    ) -> anyhow::Result<Self> {
         platform::tls::install_crypto_provider();
         let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
         config.contacts = contacts;
@@ -65,7 +83,7 @@ impl Pipeline {
 
         let (queue_backend, redis, namespace) = match queue_kind {
             QueueKind::Redis => {
-                let redis = TestRedis::new();
+                let redis = redis.unwrap_or_default();
                 let backend = QueueBackend::redis(&redis.url).await?;
                 let namespace = redis.namespace.clone();
                 (backend, Some(redis), namespace)
@@ -146,6 +164,113 @@ impl Pipeline {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The environment a worker process needs to join this pipeline (same database, queue,
+    /// namespace, simulator and token key), for tests that run `conturs-worker` as a child.
+    pub fn worker_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("CONTURS_ENV", "development".to_owned()),
+            ("DATABASE_URL", self.db.url.expose().to_owned()),
+            (
+                "CONTURS_QUEUE_NAMESPACE",
+                self.queue.settings().namespace.clone(),
+            ),
+            ("HUBSPOT_BASE_URL", self.sim.base_url().to_string()),
+            ("HUBSPOT_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("HUBSPOT_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            ("CONTURS_SECRET_KEY", hex_key(TOKEN_KEY)),
+            ("CONTURS_WORKER_CONCURRENCY", "4".to_owned()),
+            ("RUST_LOG", "info,sqlx=warn,sea_orm=warn".to_owned()),
+        ];
+        if let Some(redis) = &self._redis {
+            env.push(("REDIS_URL", redis.url.clone()));
+        }
+        env
+    }
+
+    /// Checks the promise of the whole pipeline: every contact has a score row, and what HubSpot
+    /// shows for each contact is exactly what we stored (score, grade, explanation, top factors
+    /// and last-scored date for the scorable ones; nothing for the unscorable ones, whose reason
+    /// is stored). Returns the number of scored contacts.
+    pub async fn assert_written_back(&self, contacts: usize) -> usize {
+        let stored = scores::Entity::find()
+            .filter(scores::Column::PortalId.eq(self.portal_id))
+            .all(&self.db.conn)
+            .await
+            .expect("scores");
+        assert_eq!(stored.len(), contacts, "every contact has a score row");
+        let scored = stored.iter().filter(|s| s.score.is_some()).count();
+        let unscorable = stored
+            .iter()
+            .filter(|s| s.unscorable_reason.is_some())
+            .count();
+        assert_eq!(scored + unscorable, contacts);
+        assert!(
+            scored > contacts / 2,
+            "most contacts are scorable: {scored}"
+        );
+        assert!(
+            unscorable > 0,
+            "the generator makes contacts without companies"
+        );
+
+        let client = self
+            .deps
+            .hubspot
+            .portal(self.portal_id as u64, hubspot::Lane::Bulk);
+        let shown: Vec<hubspot::crm::CrmObject> = futures::TryStreamExt::try_collect(
+            client.list_all(
+                hubspot::ObjectType::Contacts,
+                hubspot::crm::ListRequest {
+                    properties: [
+                        "conturs_score",
+                        "conturs_grade",
+                        "conturs_explanation",
+                        "conturs_top_factors",
+                        "conturs_last_scored",
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
+                    ..hubspot::crm::ListRequest::default()
+                },
+            ),
+        )
+        .await
+        .expect("read back");
+        assert_eq!(shown.len(), contacts, "HubSpot lists every contact");
+        let by_id: std::collections::HashMap<i64, &scores::Model> =
+            stored.iter().map(|s| (s.contact_id, s)).collect();
+        for contact in &shown {
+            let row = by_id[&contact.id.parse::<i64>().expect("id")];
+            match row.score {
+                Some(score) => {
+                    assert_eq!(
+                        contact.property("conturs_score"),
+                        Some(score.to_string().as_str()),
+                        "contact {}",
+                        contact.id
+                    );
+                    assert_eq!(contact.property("conturs_grade"), row.grade.as_deref());
+                    assert_eq!(
+                        contact.property("conturs_explanation"),
+                        row.explanation.as_deref()
+                    );
+                    // HubSpot omits empty values: a contact with no notable factor shows none.
+                    let factors = row.written_top_factors.as_deref().filter(|f| !f.is_empty());
+                    assert_eq!(contact.property("conturs_top_factors"), factors);
+                    assert!(contact.property("conturs_last_scored").is_some());
+                }
+                None => {
+                    assert_eq!(
+                        contact.property("conturs_score"),
+                        None,
+                        "unscorable stays untouched"
+                    );
+                }
+            }
+        }
+        scored
     }
 
     /// Requests the simulator served for this portal whose route contains `fragment`.

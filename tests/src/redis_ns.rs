@@ -11,6 +11,14 @@ pub struct TestRedis {
 }
 
 impl TestRedis {
+    /// A fresh namespace on the Redis at `url` (a throwaway server, say).
+    pub fn at(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            namespace: format!("conturs-test-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
     pub fn new() -> Self {
         Self {
             url: std::env::var(REDIS_URL_VAR).unwrap_or_else(|_| DEFAULT_REDIS_URL.to_owned()),

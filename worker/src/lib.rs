@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use apalis::prelude::Monitor;
 use jobs::reconciler::Reconciler;
+use jobs::retention::{self, RetentionPolicy, VACUUM_EVERY};
 use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
 use migration::{Migrator, MigratorTrait};
 use platform::Settings;
@@ -51,27 +52,43 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
             .await
             .context("preparing the embedded queue")?,
     };
-    let queue = Queue::new(backend, QueueSettings::default(), Ledger::new(db.clone()));
+    let queue_settings = QueueSettings {
+        namespace: settings.queue_namespace.clone(),
+        ..QueueSettings::default()
+    };
+    let queue = Queue::new(backend, queue_settings, Ledger::new(db.clone()));
     Ok((db, queue))
 }
 
-/// Runs the reconciler every [`RECONCILE_EVERY`] until the process ends.
-pub fn spawn_reconciler(queue: Queue) -> tokio::task::JoinHandle<()> {
+/// Runs the reconciler every [`RECONCILE_EVERY`] and the retention pass every
+/// [`VACUUM_EVERY`] (the first one a minute after start) until the process ends. Every worker
+/// runs both: they are idempotent, so more workers only means the work is done sooner.
+pub fn spawn_maintenance(queue: Queue) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut reconciler = Reconciler::new(queue);
+        let mut reconciler = Reconciler::new(queue.clone());
+        let policy = RetentionPolicy::default();
+        let mut next_vacuum = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Err(error) = reconciler.run_once().await {
                 tracing::warn!(%error, "reconciliation pass failed; will try again");
+            }
+            if tokio::time::Instant::now() >= next_vacuum {
+                if let Err(error) = retention::vacuum(&queue, &policy).await {
+                    tracing::warn!(%error, "retention pass failed; will try again");
+                }
+                next_vacuum = tokio::time::Instant::now() + VACUUM_EVERY;
             }
             tokio::time::sleep(RECONCILE_EVERY).await;
         }
     })
 }
 
-/// Runs `monitor` until `shutdown`, then gives in-flight jobs [`SHUTDOWN_GRACE`] to finish.
-/// Workers that die (a Redis restart, a lost connection) are restarted.
+/// Runs `monitor` until `shutdown`, then stops fetching, starts `drain` so running jobs stop
+/// at their next checkpoint and go back on the queue, and gives them [`SHUTDOWN_GRACE`] to do
+/// so. Workers that die (a Redis restart, a lost connection) are restarted.
 pub async fn run_monitor(
     monitor: Monitor,
+    drain: jobs::Drain,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     monitor
@@ -79,8 +96,37 @@ pub async fn run_monitor(
         .shutdown_timeout(SHUTDOWN_GRACE)
         .run_with_signal(async move {
             shutdown.await;
+            tracing::info!("shutdown requested: draining running jobs to their checkpoints");
+            drain.start();
             Ok(())
         })
         .await
         .context("running the job monitor")
+}
+
+/// The whole worker dyno: settings from the environment, every job type on both lanes, the
+/// maintenance loop, until SIGTERM. `conturs-worker` is this function; the crash tests run the
+/// same function in a child process so they can kill it.
+pub async fn run_worker_process() -> anyhow::Result<()> {
+    platform::tls::install_crypto_provider();
+    let settings = Settings::from_env()?;
+    platform::telemetry::init(settings.log_format, &settings.log_filter)?;
+    let (_db, queue) = connect(&settings).await?;
+    let name = process_name("worker");
+    tracing::info!(%name, "worker starting");
+    let deps = jobs::handlers::Deps::from_settings(&settings, queue.clone())
+        .await
+        .context("preparing job dependencies")?;
+    let monitor = jobs::handlers::register_all(
+        Monitor::new(),
+        &queue,
+        &deps,
+        &name,
+        settings.worker_concurrency,
+    );
+    let drain = queue.drain().clone();
+    spawn_maintenance(queue);
+    run_monitor(monitor, drain, platform::shutdown::terminate_signal()).await?;
+    tracing::info!(%name, "worker stopped");
+    Ok(())
 }

@@ -69,19 +69,19 @@ impl Deps {
             platform::TokenCipher::new(&settings.secret_key),
         ));
         let policy = BudgetPolicy::default();
+        // The budget and refresh-lock keys share the queue's namespace, so apps (or test runs)
+        // sharing a Redis keep separate budgets.
+        let prefix = format!("{}:", settings.queue_namespace);
         let (budget, coordination) = match &settings.queue {
             ConfiguredQueue::Redis(url) => {
-                let gcra = RedisGcra::connect(url.expose_secret(), "conturs:").await?;
+                let gcra = RedisGcra::connect(url.expose_secret(), &prefix).await?;
                 let conn = redis::Client::open(url.expose_secret())?
                     .get_connection_manager()
                     .await?;
                 (
                     RateBudget::shared(policy, gcra)
                         .map_err(|e| DepsError::Budget(e.to_string()))?,
-                    RefreshCoordination::Redis {
-                        conn,
-                        prefix: "conturs:".to_owned(),
-                    },
+                    RefreshCoordination::Redis { conn, prefix },
                 )
             }
             ConfiguredQueue::Embedded => (

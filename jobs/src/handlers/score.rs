@@ -22,6 +22,11 @@ pub async fn score_contacts(
     mut progress: Progress,
 ) -> Result<(), JobError> {
     let portal_id = job.portal_id;
+    // From here on a new change to these contacts needs a run of its own: this one is about to
+    // read them.
+    crate::coalesce::release(&deps.db, job.run_id())
+        .await
+        .map_err(db_error)?;
     progress
         .phase("refreshing", Some(job.contact_ids.len() as i64))
         .await?;

@@ -274,3 +274,94 @@ async fn reconciler_candidates_on_sqlite() {
 async fn reconciler_candidates_on_postgres() {
     reconciler_candidates(Backend::Postgres).await;
 }
+
+async fn interruption_and_orphans(backend: Backend) {
+    let (_db, ledger) = ledger_with_portal(backend).await;
+
+    // A draining worker stops a job at its next checkpoint: progress is saved, the attempt is
+    // handed back, and the run is queued again.
+    let run = ledger.record(new_run(3)).await.expect("record");
+    ledger
+        .start_attempt(run.id, "worker-a")
+        .await
+        .expect("start");
+    let drain = jobs::Drain::new();
+    let mut progress = Progress::new(ledger.clone(), run.id).with_drain(drain.clone());
+    progress.phase("contacts", Some(100)).await.expect("phase");
+    progress.advance(10).await.expect("not draining yet");
+    drain.start();
+    let stopped = progress.advance(10).await;
+    assert!(
+        matches!(stopped, Err(jobs::progress::ProgressError::Interrupted)),
+        "{stopped:?}"
+    );
+    ledger.interrupted(run.id).await.expect("interrupted");
+    let back = ledger.get(run.id).await.expect("get");
+    assert_eq!(back.status, JobStatus::Queued);
+    assert_eq!(back.attempts, 0, "an interruption is not a failed attempt");
+    assert_eq!(back.done, 20, "the progress up to the checkpoint was saved");
+    let kinds: Vec<String> = ledger
+        .timeline(run.id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("interrupted"));
+
+    // A worker killed mid-job: once its heartbeat is older than the lease, the run is
+    // reclaimed exactly once, with the crashed attempt still counted.
+    let orphan = ledger.record(new_run(3)).await.expect("record");
+    ledger
+        .start_attempt(orphan.id, "worker-b")
+        .await
+        .expect("start");
+    let live = ledger.record(new_run(3)).await.expect("record");
+    ledger
+        .start_attempt(live.id, "worker-c")
+        .await
+        .expect("start");
+    let silent_since = Utc::now() - chrono::Duration::from_std(jobs::ledger::LEASE).expect("lease");
+    assert!(
+        ledger
+            .reclaim_orphans(silent_since, 10)
+            .await
+            .expect("reclaim")
+            .is_empty(),
+        "fresh heartbeats are left alone"
+    );
+    expire_lease(&ledger, orphan.id).await;
+    let reclaimed = ledger
+        .reclaim_orphans(silent_since, 10)
+        .await
+        .expect("reclaim");
+    assert_eq!(
+        reclaimed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![orphan.id]
+    );
+    let requeued = ledger.get(orphan.id).await.expect("get");
+    assert_eq!(requeued.status, JobStatus::Queued);
+    assert_eq!(requeued.attempts, 1);
+    assert!(
+        ledger
+            .reclaim_orphans(silent_since, 10)
+            .await
+            .expect("reclaim")
+            .is_empty(),
+        "reclaimed once"
+    );
+    assert_eq!(
+        ledger.get(live.id).await.expect("get").status,
+        JobStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn interruption_and_orphans_on_sqlite() {
+    interruption_and_orphans(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn interruption_and_orphans_on_postgres() {
+    interruption_and_orphans(Backend::Postgres).await;
+}

@@ -3,6 +3,8 @@
 mod apalis_patches;
 mod api_health;
 mod clock;
+mod coalesce;
+mod crash;
 mod entities;
 mod ledger;
 mod migrations;

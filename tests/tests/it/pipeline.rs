@@ -8,8 +8,6 @@ use apalis::prelude::Monitor;
 use conturs_tests::Backend;
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use entity::{JobStatus, JobType, PortalStatus, portals, scores};
-use hubspot::ObjectType;
-use hubspot::crm::ListRequest;
 use jobs::EnqueueOptions;
 use jobs::handlers::register_all;
 use jobs::payload::{InitialSync, NightlyResync};
@@ -87,77 +85,7 @@ async fn connect_to_done(backend: Backend, queue: QueueKind) {
     assert_eq!(phases.len(), 4, "{phases:?}");
     assert!(phases[2].starts_with("phase contacts"), "{phases:?}");
 
-    // What HubSpot shows now matches what we stored, for every contact.
-    let stored = scores::Entity::find()
-        .filter(scores::Column::PortalId.eq(portal_id))
-        .all(&p.db.conn)
-        .await
-        .expect("scores");
-    assert_eq!(stored.len(), CONTACTS, "every contact has a score row");
-    let scored = stored.iter().filter(|s| s.score.is_some()).count();
-    let unscorable = stored
-        .iter()
-        .filter(|s| s.unscorable_reason.is_some())
-        .count();
-    assert_eq!(scored + unscorable, CONTACTS);
-    assert!(
-        scored > CONTACTS / 2,
-        "most contacts are scorable: {scored}"
-    );
-    assert!(
-        unscorable > 0,
-        "the generator makes contacts without companies"
-    );
-
-    let client = p.deps.hubspot.portal(portal_id as u64, hubspot::Lane::Bulk);
-    let shown: Vec<hubspot::crm::CrmObject> = futures::TryStreamExt::try_collect(
-        client.list_all(
-            ObjectType::Contacts,
-            ListRequest {
-                properties: [
-                    "conturs_score",
-                    "conturs_grade",
-                    "conturs_explanation",
-                    "conturs_top_factors",
-                    "conturs_last_scored",
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-                ..ListRequest::default()
-            },
-        ),
-    )
-    .await
-    .expect("read back");
-    let by_id: std::collections::HashMap<i64, &scores::Model> =
-        stored.iter().map(|s| (s.contact_id, s)).collect();
-    for contact in &shown {
-        let row = by_id[&contact.id.parse::<i64>().expect("id")];
-        match row.score {
-            Some(score) => {
-                assert_eq!(
-                    contact.property("conturs_score"),
-                    Some(score.to_string().as_str())
-                );
-                assert_eq!(contact.property("conturs_grade"), row.grade.as_deref());
-                assert_eq!(
-                    contact.property("conturs_explanation"),
-                    row.explanation.as_deref()
-                );
-                // HubSpot omits empty values: a contact with no notable factor shows none.
-                let factors = row.written_top_factors.as_deref().filter(|f| !f.is_empty());
-                assert_eq!(contact.property("conturs_top_factors"), factors);
-                assert!(contact.property("conturs_last_scored").is_some());
-            }
-            None => {
-                assert_eq!(
-                    contact.property("conturs_score"),
-                    None,
-                    "unscorable stays untouched"
-                );
-            }
-        }
-    }
+    p.assert_written_back(CONTACTS).await;
 
     // A nightly run with nothing changed writes nothing.
     let updates_before = p.requests_matching("batch/update");

@@ -12,6 +12,7 @@ use entity::{JobStatus, Lane, PortalStatus};
 use jobs::payload::ScoreContact;
 use jobs::runtime::{WorkerOptions, register};
 use jobs::{EnqueueOptions, JobError, Ledger, Queue, QueueBackend, QueueSettings};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 const PORTAL: i64 = 777;
@@ -327,4 +328,121 @@ async fn reconciler_pushes_stranded_pending_runs_on_sqlite() {
     let workers = start_workers(&h.queue, calls.clone());
     wait_for_status(&ledger, run_id, JobStatus::Succeeded).await;
     workers.abort();
+}
+
+/// Ages a finished run, as if it had finished `age` ago.
+async fn finished_ago(ledger: &Ledger, run_id: Uuid, age: chrono::Duration) {
+    entity::job_runs::Entity::update_many()
+        .col_expr(
+            entity::job_runs::Column::FinishedAt,
+            sea_orm::sea_query::Expr::value(Utc::now() - age),
+        )
+        .filter(entity::job_runs::Column::Id.eq(run_id))
+        .exec(ledger.db())
+        .await
+        .expect("age run");
+}
+
+/// Retention: old finished runs (with their events) and the backend's finished tasks go;
+/// recent work, and failures younger than their longer retention, stay.
+async fn retention(kind: QueueKind) {
+    let h = harness(kind).await;
+    let ledger = h.queue.ledger().clone();
+    let calls: Calls = Arc::default();
+    let workers = start_workers(&h.queue, calls.clone());
+    let old_success = enqueue(&h.queue, behaviour(0, false), None).await;
+    let new_success = enqueue(&h.queue, behaviour(0, false), None).await;
+    let old_failure = enqueue(&h.queue, behaviour(0, true), None).await;
+    let ancient_failure = enqueue(&h.queue, behaviour(0, true), None).await;
+    for run in [old_success, new_success] {
+        wait_for_status(&ledger, run, JobStatus::Succeeded).await;
+    }
+    for run in [old_failure, ancient_failure] {
+        wait_for_status(&ledger, run, JobStatus::Failed).await;
+    }
+    // The workers keep running: the embedded queue acknowledges tasks in batches.
+    let days = chrono::Duration::days;
+    finished_ago(&ledger, old_success, days(8)).await;
+    finished_ago(&ledger, old_failure, days(8)).await;
+    finished_ago(&ledger, ancient_failure, days(31)).await;
+
+    let policy = jobs::retention::RetentionPolicy {
+        queue_tasks: Duration::ZERO,
+        ..Default::default()
+    };
+    // The backend acknowledges a task just after the ledger records it, and stamps it in whole
+    // seconds: wait until all four are old enough to go.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut tasks_deleted = 0;
+    let mut runs_deleted = 0;
+    while tasks_deleted < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{kind:?}: only {tasks_deleted} finished tasks vacuumed"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let report = jobs::retention::vacuum(&h.queue, &policy)
+            .await
+            .expect("vacuum");
+        tasks_deleted += report.queue_tasks_deleted;
+        runs_deleted += report.runs_deleted;
+    }
+    assert_eq!(
+        runs_deleted, 2,
+        "{kind:?}: the old success and the ancient failure"
+    );
+    for (run, kept) in [
+        (old_success, false),
+        (new_success, true),
+        (old_failure, true),
+        (ancient_failure, false),
+    ] {
+        assert_eq!(ledger.get(run).await.is_ok(), kept, "{kind:?}: run {run}");
+        let events = ledger.timeline(run).await.expect("timeline");
+        assert_eq!(!events.is_empty(), kept, "{kind:?}: events of {run}");
+    }
+    match (kind, h.queue.backend()) {
+        (QueueKind::Redis, QueueBackend::Redis(_)) => {
+            let redis = h._redis.as_ref().expect("redis");
+            let mut conn = redis.connection().await;
+            let queue = h
+                .queue
+                .settings()
+                .queue_name::<ScoreContact>(Lane::Realtime);
+            let data: i64 = redis::cmd("HLEN")
+                .arg(format!("{queue}:data"))
+                .query_async(&mut conn)
+                .await
+                .expect("HLEN");
+            let done: i64 = redis::cmd("SCARD")
+                .arg(format!("{queue}:done"))
+                .query_async(&mut conn)
+                .await
+                .expect("SCARD");
+            assert_eq!(
+                (data, done),
+                (0, 0),
+                "payloads and the done set are emptied"
+            );
+        }
+        (QueueKind::Sqlite, QueueBackend::Sqlite(pool)) => {
+            let left: i64 = sea_orm::sqlx::query_scalar("SELECT COUNT(*) FROM Jobs")
+                .fetch_one(pool)
+                .await
+                .expect("count");
+            assert_eq!(left, 0);
+        }
+        other => panic!("harness mismatch: {other:?}"),
+    }
+    workers.abort();
+}
+
+#[tokio::test]
+async fn retention_on_redis() {
+    retention(QueueKind::Redis).await;
+}
+
+#[tokio::test]
+async fn retention_on_sqlite() {
+    retention(QueueKind::Sqlite).await;
 }

@@ -22,9 +22,12 @@ where
     }
     async fn vacuum_before(&mut self, duration: Duration) -> Result<usize, Self::Error> {
         let vacuum_script = redis::Script::new(include_str!("../../lua/vacuum_before.lua"));
+        // CONTURS PATCH: pass the done and dead sets so finished ids leave them too.
         let items = vacuum_script
             .key(self.persist.config.job_data_hash())
             .key(self.persist.config.job_meta_hash())
+            .key(self.persist.config.done_jobs_set())
+            .key(self.persist.config.dead_jobs_set())
             .arg(duration.as_secs())
             .invoke_async(self.get_connection())
             .await?;
