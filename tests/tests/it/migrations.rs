@@ -3,7 +3,7 @@
 use conturs_tests::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "portals",
     "oauth_tokens",
     "companies",
@@ -18,6 +18,7 @@ const TABLES: [&str; 14] = [
     "job_events",
     "webhook_events",
     "clock_ticks",
+    "score_claims",
 ];
 
 async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
@@ -45,8 +46,8 @@ async fn up_down_up(backend: Backend) {
     // One step back removes only the newest migration's table.
     Migrator::down(&db.conn, Some(1)).await.expect("down one");
     let tables = existing_tables(&db).await;
-    assert!(!tables.contains(&"clock_ticks"));
-    assert!(tables.contains(&"webhook_events"));
+    assert!(!tables.contains(&"score_claims"));
+    assert!(tables.contains(&"clock_ticks"));
 
     Migrator::down(&db.conn, None).await.expect("down all");
     assert!(
