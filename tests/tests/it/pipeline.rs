@@ -13,7 +13,7 @@ use jobs::handlers::register_all;
 use jobs::payload::{InitialSync, NightlyResync};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-const CONTACTS: usize = 3_000;
+const CONTACTS: usize = 5_000;
 
 const SETTLE: Duration = Duration::from_secs(180);
 
