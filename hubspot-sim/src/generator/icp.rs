@@ -198,6 +198,13 @@ pub(crate) struct ContactLatent {
     pub noise: f64,
 }
 
+/// Spread of the company's hidden log-odds term: what no CRM field reveals (budget, timing,
+/// a champion). Kept small: the ceiling is the propensity *including* it, so every unit of
+/// hidden variance is ceiling no model can reach; unobservable luck belongs in the outcome draw.
+pub(crate) const COMPANY_NOISE_SD: f64 = 0.15;
+/// Spread of the person's hidden log-odds term (see `COMPANY_NOISE_SD`).
+pub(crate) const PERSON_NOISE_SD: f64 = 0.2;
+
 /// Baseline log-odds: sets the future-buyer base rate to a few percent.
 const INTERCEPT: f64 = -3.6;
 /// Contacts without a company are poor fits (they are not scored by Conturs anyway).

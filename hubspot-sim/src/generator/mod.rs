@@ -108,6 +108,9 @@ pub struct GeneratedPortal {
     pub contact_company: Vec<(u64, u64)>,
     /// (deal id, company id).
     pub deal_company: Vec<(u64, u64)>,
+    /// (deal id, contact id): the contacts on each deal (its buying committee); deals of
+    /// companies without contacts have none.
+    pub deal_contact: Vec<(u64, u64)>,
     pub ground_truth: GroundTruth,
 }
 
@@ -124,6 +127,7 @@ pub trait PortalSink {
 pub struct GeneratedLinks {
     pub contact_company: Vec<(u64, u64)>,
     pub deal_company: Vec<(u64, u64)>,
+    pub deal_contact: Vec<(u64, u64)>,
     pub ground_truth: GroundTruth,
 }
 
@@ -154,6 +158,7 @@ pub fn generate(config: &GeneratorConfig) -> Result<GeneratedPortal, GeneratorEr
         deals: sink.deals,
         contact_company: links.contact_company,
         deal_company: links.deal_company,
+        deal_contact: links.deal_contact,
         ground_truth: links.ground_truth,
     })
 }
@@ -172,7 +177,13 @@ pub fn generate_into(
         .iter()
         .map(|c| icp::propensity(c, c.company.map(|i| &companies[i].latent)))
         .collect();
-    let outcomes = deals_plan(config, &companies, &contacts, &company_contacts);
+    let outcomes = deals_plan(
+        config,
+        &companies,
+        &contacts,
+        &company_contacts,
+        &propensities,
+    );
 
     let mut render_rng = stream(config.seed, phase::RENDER);
     let mut namer = records::Namer::default();
@@ -205,6 +216,8 @@ pub fn generate_into(
     }
 
     let mut deal_company = Vec::new();
+    let mut deal_contact = Vec::new();
+    let mut buyer = vec![false; contacts.len()];
     for (index, deal) in outcomes.deals.iter().enumerate() {
         let company = &company_records[deal.company];
         let record = records::render_deal(
@@ -216,6 +229,10 @@ pub fn generate_into(
             company,
         );
         deal_company.push((record.id, company_id(deal.company)));
+        for &member in &deal.contacts {
+            deal_contact.push((record.id, contact_id(member)));
+            buyer[member] |= deal.stage == records::DealStage::ClosedWon;
+        }
         sink.deal(record);
     }
 
@@ -235,6 +252,7 @@ pub fn generate_into(
                 company_id: contact.company.map(company_id),
                 propensity,
                 is_customer,
+                buyer: buyer[index],
                 future_outcome: (contact.company.is_some() && !is_customer).then_some(draw),
                 seniority: contact.seniority,
                 department: contact.department,
@@ -254,6 +272,7 @@ pub fn generate_into(
     Ok(GeneratedLinks {
         contact_company,
         deal_company,
+        deal_contact,
         ground_truth: GroundTruth {
             contacts: contact_truth,
             companies: company_truth,
@@ -340,7 +359,7 @@ fn draw_company(
         employees,
         revenue,
         country: weighted_index(rng, country_weights),
-        noise: 0.35 * normal(rng),
+        noise: icp::COMPANY_NOISE_SD * normal(rng),
     }
 }
 
@@ -369,7 +388,7 @@ fn draw_contacts(config: &GeneratorConfig, companies: &[CompanyDraw]) -> Vec<Con
                 company: Some(index),
                 seniority: Seniority::ALL[weighted_index(&mut rng, &seniority_weights)],
                 department: Department::ALL[weighted_index(&mut rng, &department_weights)],
-                noise: 0.5 * normal(&mut rng),
+                noise: icp::PERSON_NOISE_SD * normal(&mut rng),
             });
         }
     }
@@ -383,7 +402,7 @@ fn draw_contacts(config: &GeneratorConfig, companies: &[CompanyDraw]) -> Vec<Con
             company: None,
             seniority: Seniority::ALL[weighted_index(&mut rng, &seniority_weights)],
             department: Department::ALL[weighted_index(&mut rng, &department_weights)],
-            noise: 0.5 * normal(&mut rng),
+            noise: icp::PERSON_NOISE_SD * normal(&mut rng),
         });
     }
     // Creation order is not grouped by company in a real CRM.
@@ -416,6 +435,8 @@ pub(crate) struct CompanyOutcome {
 pub(crate) struct DealPlan {
     pub company: usize,
     pub stage: records::DealStage,
+    /// Contact indices on the deal (its buying committee), distinct, ascending.
+    pub contacts: Vec<usize>,
 }
 
 struct DealsPlan {
@@ -423,39 +444,66 @@ struct DealsPlan {
     deals: Vec<DealPlan>,
 }
 
-/// Chooses which companies won, lost or have open deals. Winners are drawn with weight rising
-/// steeply in the company's true fit (firmographics plus its people), so positives are
-/// informative about the ICP but noisy.
+/// Chooses which companies won, lost or have open deals, and which of their contacts sit on
+/// each deal.
+///
+/// Closed-won deals come from buyers: contacts are drawn one by one with weight equal to their
+/// true propensity (the same probability the held-out future outcomes are drawn from), and the
+/// first buyer drawn at a company makes it a customer. Every won deal then gets 1–3 buyers of
+/// that company, again weighted by propensity, so being on a won deal is driven by the person
+/// and the company together — what HubSpot's deal→contact associations record. Lost and open
+/// deals are drawn by a weaker company-level fit (sales also chases poor fits), and their
+/// contacts by a mild preference for senior, relevant people.
 fn deals_plan(
     config: &GeneratorConfig,
     companies: &[CompanyDraw],
     contacts: &[ContactLatent],
     company_contacts: &[Vec<usize>],
+    propensities: &[f64],
 ) -> DealsPlan {
     let mut rng = stream(config.seed, phase::DEALS);
+    let person: Vec<f64> = contacts
+        .iter()
+        .map(|c| icp::person_log_odds(c, c.company.map(|i| &companies[i].latent)))
+        .collect();
     let fits: Vec<f64> = companies
         .iter()
         .zip(company_contacts)
         .map(|(company, members)| {
-            let people = if members.is_empty() {
-                0.0
-            } else {
-                members
-                    .iter()
-                    .map(|&m| icp::person_log_odds(&contacts[m], Some(company)))
-                    .fold(f64::MIN, f64::max)
-            };
+            let people = members
+                .iter()
+                .map(|&m| person[m])
+                .fold(None, |best: Option<f64>, p| {
+                    Some(best.map_or(p, |b| b.max(p)))
+                })
+                .unwrap_or(0.0);
             company.fit_log_odds() + 0.5 * people
         })
         .collect();
     let total = companies.len();
+    let with_contacts = company_contacts.iter().filter(|m| !m.is_empty()).count();
     let won_target = config
         .closed_won_companies
         .unwrap_or_else(|| ((total as f64) * 0.03).round().max(1.0) as usize)
-        .min(total);
+        .min(with_contacts);
     let mut outcome = vec![CompanyOutcome::default(); total];
-    for index in weighted_sample(&mut rng, &fits, 1.3, won_target, &outcome, |_| true) {
-        outcome[index].closed_won = true;
+    let mut first_buyer: Vec<Option<usize>> = vec![None; total];
+    let mut won = 0;
+    let candidates: Vec<usize> = (0..contacts.len())
+        .filter(|&i| contacts[i].company.is_some())
+        .collect();
+    for contact in weighted_order(&mut rng, &candidates, |i| propensities[i]) {
+        if won == won_target {
+            break;
+        }
+        let Some(company) = contacts[contact].company else {
+            continue;
+        };
+        if !outcome[company].closed_won {
+            outcome[company].closed_won = true;
+            first_buyer[company] = Some(contact);
+            won += 1;
+        }
     }
     let lost_target = ((total as f64) * 0.05).round() as usize;
     let lost = weighted_sample(&mut rng, &fits, 0.3, lost_target, &outcome, |o| {
@@ -478,27 +526,39 @@ fn deals_plan(
         outcome[index].open_deal = true;
     }
 
+    let propensity_weight = |i: usize| propensities[i];
+    let mild_weight = |i: usize| (0.3 * person[i]).exp();
+    let keen_weight = |i: usize| (0.6 * person[i]).exp();
     let mut deals = Vec::new();
     for (index, o) in outcome.iter().enumerate() {
+        let members = &company_contacts[index];
         if o.closed_lost {
+            let contacts = committee(&mut rng, members, None, mild_weight);
             deals.push(DealPlan {
                 company: index,
                 stage: records::DealStage::ClosedLost,
+                contacts,
             });
         }
         if o.closed_won {
             let won_deals = if chance(&mut rng, 0.3) { 2 } else { 1 };
-            for _ in 0..won_deals {
+            for deal in 0..won_deals {
+                let first = if deal == 0 { first_buyer[index] } else { None };
+                let contacts = committee(&mut rng, members, first, propensity_weight);
                 deals.push(DealPlan {
                     company: index,
                     stage: records::DealStage::ClosedWon,
+                    contacts,
                 });
             }
         }
         if o.open_deal {
+            let stage = records::DealStage::open(&mut rng);
+            let contacts = committee(&mut rng, members, None, keen_weight);
             deals.push(DealPlan {
                 company: index,
-                stage: records::DealStage::open(&mut rng),
+                stage,
+                contacts,
             });
         }
     }
@@ -511,6 +571,50 @@ fn deals_plan(
         company: outcome,
         deals,
     }
+}
+
+/// A deal's contacts: `first` (if given) plus others of the company drawn by `weight`, 1–3 in
+/// all (half the deals have one contact), ascending. Empty when the company has no contacts.
+fn committee(
+    rng: &mut ChaCha8Rng,
+    members: &[usize],
+    first: Option<usize>,
+    weight: impl Fn(usize) -> f64,
+) -> Vec<usize> {
+    let size = 1 + weighted_index(rng, &[0.5, 0.3, 0.2]);
+    let others: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&m| Some(m) != first)
+        .collect();
+    let mut chosen: Vec<usize> = first.into_iter().collect();
+    for member in weighted_order(rng, &others, weight) {
+        if chosen.len() >= size {
+            break;
+        }
+        chosen.push(member);
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// `items` in the order of weighted sampling without replacement (Efraimidis–Spirakis keys
+/// `u^(1/w)`, compared in log space); every item gets a draw, so the stream does not depend on
+/// where the caller stops.
+fn weighted_order(
+    rng: &mut ChaCha8Rng,
+    items: &[usize],
+    weight: impl Fn(usize) -> f64,
+) -> Vec<usize> {
+    let mut keyed: Vec<(f64, usize)> = items
+        .iter()
+        .map(|&item| {
+            let u: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+            (u.ln() / weight(item).max(f64::MIN_POSITIVE), item)
+        })
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    keyed.into_iter().map(|(_, item)| item).collect()
 }
 
 /// Weighted sampling without replacement (Efraimidis–Spirakis keys), weight = exp(steepness × fit).

@@ -237,7 +237,9 @@ fn truth_exports_as_csv() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("contact_id,company_id,propensity,is_customer,future_outcome,seniority,department")
+        Some(
+            "contact_id,company_id,propensity,is_customer,future_outcome,seniority,department,buyer"
+        )
     );
     assert_eq!(lines.count(), 200);
     let first = &p.ground_truth.contacts[0];
@@ -271,5 +273,63 @@ fn explicit_closed_won_count_is_honoured() {
             .filter(|c| c.closed_won)
             .count(),
         25
+    );
+}
+
+#[test]
+fn deals_carry_contacts_of_their_company_and_buyers_are_likelier_buyers() {
+    let p = portal(12, 20_000);
+    let company_of_contact: HashMap<u64, u64> = p.contact_company.iter().copied().collect();
+    let company_of_deal: HashMap<u64, u64> = p.deal_company.iter().copied().collect();
+    let mut per_deal: HashMap<u64, usize> = HashMap::new();
+    for (deal, contact) in &p.deal_contact {
+        assert_eq!(
+            company_of_contact.get(contact),
+            company_of_deal.get(deal),
+            "deal {deal} lists contact {contact} of another company"
+        );
+        *per_deal.entry(*deal).or_default() += 1;
+    }
+    assert!(per_deal.values().all(|n| (1..=3).contains(n)));
+    assert!(per_deal.values().any(|n| *n > 1), "some committees");
+    let won_deals: HashSet<u64> = p
+        .deals
+        .iter()
+        .filter(|d| d.properties["hs_is_closed_won"] == "true")
+        .map(|d| d.id)
+        .collect();
+    assert!(
+        won_deals.iter().all(|d| per_deal.contains_key(d)),
+        "every won deal has a buyer"
+    );
+    let buyers: HashSet<u64> = p
+        .deal_contact
+        .iter()
+        .filter(|(deal, _)| won_deals.contains(deal))
+        .map(|(_, contact)| *contact)
+        .collect();
+    let truth = &p.ground_truth.contacts;
+    assert!(
+        truth
+            .iter()
+            .all(|t| t.buyer == buyers.contains(&t.contact_id))
+    );
+    assert!(truth.iter().filter(|t| t.buyer).all(|t| t.is_customer));
+    // Buyers are drawn by the true propensity: likelier than their own colleagues, and much
+    // likelier than contacts of companies that are not customers.
+    let mean = |pick: &dyn Fn(&ContactTruth) -> bool| {
+        let chosen: Vec<f64> = truth
+            .iter()
+            .filter(|t| pick(t))
+            .map(|t| t.propensity)
+            .collect();
+        chosen.iter().sum::<f64>() / chosen.len() as f64
+    };
+    let buyer_mean = mean(&|t| t.buyer);
+    let colleague_mean = mean(&|t| t.is_customer && !t.buyer);
+    let others_mean = mean(&|t| t.company_id.is_some() && !t.is_customer);
+    assert!(
+        buyer_mean > 1.1 * colleague_mean && buyer_mean > 1.5 * others_mean,
+        "buyers {buyer_mean:.3} vs their colleagues {colleague_mean:.3}, others {others_mean:.3}"
     );
 }

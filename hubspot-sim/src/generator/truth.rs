@@ -16,6 +16,8 @@ pub struct ContactTruth {
     pub propensity: f64,
     /// The contact's company already has a closed-won deal in the portal.
     pub is_customer: bool,
+    /// The contact is associated with a closed-won deal (one of the buyers).
+    pub buyer: bool,
     /// Held-out "future" purchase for non-customers with a company; `None` otherwise.
     pub future_outcome: Option<bool>,
     /// The seniority the job title was rendered from.
@@ -52,12 +54,12 @@ impl GroundTruth {
             .map(|index| &self.contacts[index])
     }
 
-    /// CSV with a header: `contact_id,company_id,propensity,is_customer,future_outcome,seniority,department`.
+    /// CSV with a header: `contact_id,company_id,propensity,is_customer,future_outcome,seniority,department,buyer`.
     /// Empty cells stand for "none".
     pub fn contacts_csv(&self) -> String {
         let mut out = String::with_capacity(self.contacts.len() * 64 + 80);
         out.push_str(
-            "contact_id,company_id,propensity,is_customer,future_outcome,seniority,department\n",
+            "contact_id,company_id,propensity,is_customer,future_outcome,seniority,department,buyer\n",
         );
         for truth in &self.contacts {
             let company = truth
@@ -71,7 +73,7 @@ impl GroundTruth {
             // Writing into a String cannot fail.
             let _ = writeln!(
                 out,
-                "{},{},{:.6},{},{},{},{}",
+                "{},{},{:.6},{},{},{},{},{}",
                 truth.contact_id,
                 company,
                 truth.propensity,
@@ -79,6 +81,7 @@ impl GroundTruth {
                 future,
                 enum_name(&truth.seniority),
                 enum_name(&truth.department),
+                truth.buyer,
             );
         }
         out

@@ -91,6 +91,16 @@ impl Portal {
                 true,
             );
         }
+        // Deal→contact links carry no primary flag in HubSpot (one type each way: 3 and 4).
+        for (deal, contact) in links.deal_contact {
+            portal.associations.add(
+                ObjectType::Deals,
+                deal,
+                ObjectType::Contacts,
+                contact,
+                false,
+            );
+        }
         portal.ground_truth = links.ground_truth;
         Ok(portal)
     }

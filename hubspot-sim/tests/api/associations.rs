@@ -136,3 +136,63 @@ async fn primary_contact_company_links_carry_both_type_ids() {
         "Primary"
     );
 }
+
+#[tokio::test]
+async fn deals_list_and_batch_read_their_contacts() {
+    let t = spawn_with(2_000, |_| {}).await;
+    let (status, deals) = json(
+        t.get("/crm/v3/objects/deals?limit=100&associations=contacts,companies")
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{deals}");
+    let with_contacts = deals["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|d| d["associations"].get("contacts").is_some())
+        .expect("a deal with contacts")
+        .clone();
+    let inline = &with_contacts["associations"]["contacts"]["results"];
+    assert_eq!(inline[0]["type"], "deal_to_contact");
+    assert!(with_contacts["associations"]["companies"]["results"][0]["id"].is_string());
+    let deal = with_contacts["id"].as_str().expect("id").to_owned();
+    let contact = inline[0]["id"].as_str().expect("id").to_owned();
+
+    let (status, body) = json(
+        t.post(
+            "/crm/v4/associations/deals/contacts/batch/read",
+            &json!({"inputs": [{"id": deal}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let link = &body["results"][0]["to"][0];
+    assert_eq!(link["toObjectId"].to_string(), contact);
+    assert_eq!(
+        link["associationTypes"],
+        json!([{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": null}])
+    );
+
+    let (status, back) = json(
+        t.post(
+            "/crm/v4/associations/contacts/deals/batch/read",
+            &json!({"inputs": [{"id": contact}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{back}");
+    let deals_of_contact: Vec<String> = back["results"][0]["to"]
+        .as_array()
+        .expect("to")
+        .iter()
+        .map(|l| l["toObjectId"].to_string())
+        .collect();
+    assert!(deals_of_contact.contains(&deal), "{back}");
+    assert_eq!(
+        back["results"][0]["to"][0]["associationTypes"][0]["typeId"],
+        4
+    );
+}
