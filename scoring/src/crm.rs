@@ -8,10 +8,12 @@
 
 mod facts;
 pub(crate) mod features;
+mod labels;
 mod model;
 
 pub use facts::{CompanyFacts, ContactFacts, DealFacts, company_label, parse_hubspot_time};
 pub use features::{Sector, SizeBand, contact_fields, field};
+pub use labels::DealLabels;
 pub use model::{
     ContactDataset, ContactModel, ContactModelError, ContactScore, ContactTraining, LabeledContact,
     ScoredContact, Unscorable, contact_dataset, positive_companies, scorability, train_contacts,

@@ -10,11 +10,11 @@ use entity::{AssociationKind, associations, companies, contacts, deals};
 use hubspot::ObjectType;
 use hubspot::crm::CrmObject;
 use scoring::Label;
-use scoring::crm::{CompanyFacts, ContactFacts, DealFacts, company_label};
+use scoring::crm::{CompanyFacts, ContactFacts, DealFacts, DealLabels};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable,
-    QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 
@@ -192,19 +192,28 @@ pub async fn upsert_page<C: ConnectionTrait>(
                 .collect();
             let written =
                 upsert_replacing(db, rows, [deals::Column::PortalId, deals::Column::Id]).await?;
-            let links: Vec<_> = records
-                .iter()
-                .filter_map(|r| Some((hubspot_id(&r.id)?, r)))
-                .flat_map(|(deal, r)| {
-                    r.associated_ids(ObjectType::Companies)
-                        .into_iter()
-                        .filter_map(move |company| Some((deal, hubspot_id(&company)?)))
-                })
-                .collect();
-            replace_links(db, portal_id, AssociationKind::DealCompany, &links).await?;
+            for (target, kind) in [
+                (ObjectType::Companies, AssociationKind::DealCompany),
+                (ObjectType::Contacts, AssociationKind::DealContact),
+            ] {
+                replace_links(db, portal_id, kind, &inline_links(records, target)).await?;
+            }
             Ok(written)
         }
     }
+}
+
+/// (record id, associated id) pairs from the inline `associations` block of each record.
+fn inline_links(records: &[CrmObject], target: ObjectType) -> Vec<(i64, i64)> {
+    records
+        .iter()
+        .filter_map(|r| Some((hubspot_id(&r.id)?, r)))
+        .flat_map(|(from, r)| {
+            r.associated_ids(target)
+                .into_iter()
+                .filter_map(move |to| Some((from, hubspot_id(&to)?)))
+        })
+        .collect()
 }
 
 /// Inserts `rows`, or on a key conflict overwrites every other column, so a record synced again
@@ -314,44 +323,60 @@ pub async fn company_facts<C: ConnectionTrait>(
         .collect())
 }
 
-/// Labels per company from its deals (closed-won → positive, closed-lost only → negative).
-pub async fn company_labels<C: ConnectionTrait>(
+/// Closed-won deals of a portal: the fingerprint for "did the closed-won data change".
+pub async fn closed_won_deals<C: ConnectionTrait>(db: &C, portal_id: i64) -> Result<u64, DbErr> {
+    deals::Entity::find()
+        .filter(deals::Column::PortalId.eq(portal_id))
+        .filter(deals::Column::Archived.eq(false))
+        .filter(deals::Column::IsClosedWon.eq(true))
+        .count(db)
+        .await
+}
+
+/// Deal associations of one kind as (deal id, other id) pairs.
+async fn deal_links<C: ConnectionTrait>(
     db: &C,
     portal_id: i64,
-) -> Result<(HashMap<i64, (Label, Option<i64>)>, usize), DbErr> {
+    kind: AssociationKind,
+) -> Result<Vec<(u64, u64)>, DbErr> {
+    Ok(associations::Entity::find()
+        .filter(associations::Column::PortalId.eq(portal_id))
+        .filter(associations::Column::Kind.eq(kind))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|link| Some((id_u64(link.from_id)?, id_u64(link.to_id)?)))
+        .collect())
+}
+
+fn id_u64(id: i64) -> Option<u64> {
+    u64::try_from(id).ok()
+}
+
+/// The portal's deals indexed for labelling: buyers (contacts on closed-won deals) are
+/// positives; deals without contact links label their whole company (see `DealLabels`).
+pub async fn deal_labels<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+) -> Result<(DealLabels, usize), DbErr> {
     let deal_rows = deals::Entity::find()
         .filter(deals::Column::PortalId.eq(portal_id))
         .filter(deals::Column::Archived.eq(false))
         .all(db)
         .await?;
     let closed_won = deal_rows.iter().filter(|d| d.is_closed_won).count();
-    let facts: HashMap<i64, DealFacts> = deal_rows
+    let facts: Vec<(u64, DealFacts)> = deal_rows
         .iter()
-        .map(|d| {
-            (
-                d.id,
+        .filter_map(|d| {
+            Some((
+                id_u64(d.id)?,
                 DealFacts::from_hubspot_properties(&to_map(&d.properties)),
-            )
+            ))
         })
         .collect();
-    let links = associations::Entity::find()
-        .filter(associations::Column::PortalId.eq(portal_id))
-        .filter(associations::Column::Kind.eq(AssociationKind::DealCompany))
-        .all(db)
-        .await?;
-    let mut by_company: HashMap<i64, Vec<DealFacts>> = HashMap::new();
-    for link in links {
-        if let Some(deal) = facts.get(&link.from_id) {
-            by_company.entry(link.to_id).or_default().push(*deal);
-        }
-    }
-    Ok((
-        by_company
-            .into_iter()
-            .map(|(company, deals)| (company, company_label(&deals)))
-            .collect(),
-        closed_won,
-    ))
+    let companies = deal_links(db, portal_id, AssociationKind::DealCompany).await?;
+    let contacts = deal_links(db, portal_id, AssociationKind::DealContact).await?;
+    Ok((DealLabels::new(facts, companies, contacts), closed_won))
 }
 
 /// Loads a portal's contacts as labelled scoring facts, in pages to keep peak memory low.
@@ -360,7 +385,7 @@ pub async fn portal_facts<C: ConnectionTrait>(
     portal_id: i64,
 ) -> Result<PortalFacts, DbErr> {
     let companies = company_facts(db, portal_id, None).await?;
-    let (labels, closed_won_deals) = company_labels(db, portal_id).await?;
+    let (labels, closed_won_deals) = deal_labels(db, portal_id).await?;
     let mut out = Vec::new();
     let mut after = i64::MIN;
     loop {
@@ -380,10 +405,10 @@ pub async fn portal_facts<C: ConnectionTrait>(
                 .and_then(|id| companies.get(&id).cloned());
             let facts =
                 ContactFacts::from_hubspot_properties(&to_map(&contact.properties), company);
-            let (label, label_time) = contact
-                .company_id
-                .and_then(|id| labels.get(&id).copied())
-                .unwrap_or((Label::Unlabeled, None));
+            let (label, label_time) = match id_u64(contact.id) {
+                Some(id) => labels.label(id, contact.company_id.and_then(id_u64)),
+                None => (Label::Unlabeled, None),
+            };
             out.push(PortalContact {
                 id: contact.id,
                 facts,

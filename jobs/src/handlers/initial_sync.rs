@@ -105,7 +105,9 @@ async fn sync_object(
     progress.advance(done).await?;
     let associations = match object {
         ObjectType::Companies => vec![],
-        ObjectType::Contacts | ObjectType::Deals => vec![ObjectType::Companies],
+        ObjectType::Contacts => vec![ObjectType::Companies],
+        // Deal→contact links say who bought: they label contacts for training.
+        ObjectType::Deals => vec![ObjectType::Companies, ObjectType::Contacts],
     };
     let client = deps.hubspot.portal(portal_id as u64, hubspot::Lane::Bulk);
     let pages = client.list_pages(

@@ -13,7 +13,7 @@ use hubspot::crm::TimeWindow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::crm_store::{company_labels, properties_for, replace_links, upsert_page};
+use super::crm_store::{closed_won_deals, properties_for, replace_links, upsert_page};
 use super::score::{refresh_contacts, score_stored};
 use super::scores_store::{active_model, needs_write};
 use super::{Deps, db_error, queue_write_backs};
@@ -51,7 +51,7 @@ pub async fn nightly_resync(
         from_ms: (since - OVERLAP).timestamp_millis(),
         to_ms: started.timestamp_millis(),
     };
-    let (_, closed_won_before) = company_labels(&deps.db, portal_id)
+    let closed_won_before = closed_won_deals(&deps.db, portal_id)
         .await
         .map_err(db_error)?;
     let client = deps.hubspot.portal(portal_id as u64, hubspot::Lane::Bulk);
@@ -133,7 +133,7 @@ pub async fn nightly_resync(
         .await
         .map_err(db_error)?;
 
-    let (_, closed_won_after) = company_labels(&deps.db, portal_id)
+    let closed_won_after = closed_won_deals(&deps.db, portal_id)
         .await
         .map_err(db_error)?;
     let model = active_model(&deps.db, portal_id).await.map_err(db_error)?;
@@ -176,7 +176,8 @@ pub async fn nightly_resync(
     Ok(())
 }
 
-/// Stores changed deals with their companies (search results carry no associations).
+/// Stores changed deals with their companies and contacts (search results carry no
+/// associations, so they are read with the v4 batch endpoint).
 async fn sync_deal_page(
     deps: &Deps,
     portal_id: i64,
@@ -187,24 +188,29 @@ async fn sync_deal_page(
         .map_err(db_error)?;
     let ids: Vec<String> = page.iter().map(|r| r.id.clone()).collect();
     let client = deps.hubspot.portal(portal_id as u64, hubspot::Lane::Bulk);
-    let links = match client
-        .batch_read_associations(ObjectType::Deals, ObjectType::Companies, &ids)
-        .await
-    {
-        Ok(links) => links,
-        Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
-    };
-    let pairs: Vec<(i64, i64)> = links
-        .iter()
-        .filter_map(|link| Some((link.from_id.parse::<i64>().ok()?, link)))
-        .flat_map(|(deal, link)| {
-            link.to_ids
-                .iter()
-                .filter_map(move |company| Some((deal, company.parse::<i64>().ok()?)))
-        })
-        .collect();
-    replace_links(&deps.db, portal_id, AssociationKind::DealCompany, &pairs)
-        .await
-        .map_err(db_error)?;
+    for (target, kind) in [
+        (ObjectType::Companies, AssociationKind::DealCompany),
+        (ObjectType::Contacts, AssociationKind::DealContact),
+    ] {
+        let links = match client
+            .batch_read_associations(ObjectType::Deals, target, &ids)
+            .await
+        {
+            Ok(links) => links,
+            Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
+        };
+        let pairs: Vec<(i64, i64)> = links
+            .iter()
+            .filter_map(|link| Some((link.from_id.parse::<i64>().ok()?, link)))
+            .flat_map(|(deal, link)| {
+                link.to_ids
+                    .iter()
+                    .filter_map(move |to| Some((deal, to.parse::<i64>().ok()?)))
+            })
+            .collect();
+        replace_links(&deps.db, portal_id, kind, &pairs)
+            .await
+            .map_err(db_error)?;
+    }
     Ok(())
 }

@@ -32,8 +32,9 @@ impl TrainingSample {
     }
 }
 
-/// Keeps at most `max_per_group` random rows of each group (so a customer with 120 contacts
-/// does not count 120 times more than one with a single contact), then every positive and
+/// Keeps at most `max_per_group` random rows of each group and label (so a customer with 120
+/// contacts does not count 120 times more than one with a single contact, and a customer's
+/// buyers are not lost among its unlabeled colleagues), then every positive and
 /// reliable negative (up to a share of the budget), and fills the rest of `max_rows` with
 /// randomly chosen unlabeled rows.
 pub fn choose_training_rows(
@@ -75,11 +76,15 @@ fn cap_per_group(
     rng: &mut ChaCha8Rng,
 ) -> Vec<usize> {
     let groups = dataset.groups();
-    let mut by_group: HashMap<u64, Vec<usize>> = HashMap::new();
+    let labels = dataset.labels();
+    let mut by_group: HashMap<(u64, u8), Vec<usize>> = HashMap::new();
     for &row in rows {
-        by_group.entry(groups[row]).or_default().push(row);
+        by_group
+            .entry((groups[row], label_rank(labels[row])))
+            .or_default()
+            .push(row);
     }
-    let mut keys: Vec<u64> = by_group.keys().copied().collect();
+    let mut keys: Vec<(u64, u8)> = by_group.keys().copied().collect();
     keys.sort_unstable();
     let mut kept = Vec::with_capacity(
         rows.len()
@@ -92,6 +97,14 @@ fn cap_per_group(
     }
     kept.sort_unstable();
     kept
+}
+
+fn label_rank(label: Label) -> u8 {
+    match label {
+        Label::Positive => 0,
+        Label::ReliableNegative => 1,
+        Label::Unlabeled => 2,
+    }
 }
 
 fn keep_random(rows: &mut Vec<usize>, keep: usize, rng: &mut ChaCha8Rng) {

@@ -2,11 +2,11 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hubspot_sim::generator::{GeneratedPortal, GeneratorConfig, generate};
 use scoring::crm::{
-    CompanyFacts, ContactFacts, ContactTraining, DealFacts, LabeledContact, company_label,
+    CompanyFacts, ContactFacts, ContactTraining, DealFacts, DealLabels, LabeledContact,
     contact_dataset, train_contacts,
 };
 use scoring::{Label, TrainConfig};
@@ -50,7 +50,34 @@ pub fn fixture(seed: u64, contacts: usize, closed_won: Option<usize>) -> Fixture
     fixture_of(&generate_portal(seed, contacts, closed_won))
 }
 
+/// Which deal associations labelling may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// Deal→contact and deal→company, as the pipeline reads them: buyers are the positives.
+    DealContacts,
+    /// Deal→company only (a portal that never links contacts to deals): company-level labels.
+    CompaniesOnly,
+}
+
 pub fn fixture_of(portal: &GeneratedPortal) -> Fixture {
+    fixture_with(portal, Links::DealContacts)
+}
+
+fn closed_won_companies(deals: &[(u64, DealFacts)], deal_company: &[(u64, u64)]) -> usize {
+    let won: HashSet<u64> = deals
+        .iter()
+        .filter(|(_, facts)| facts.closed_won)
+        .map(|(id, _)| *id)
+        .collect();
+    deal_company
+        .iter()
+        .filter(|(deal, _)| won.contains(deal))
+        .map(|(_, company)| *company)
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+pub fn fixture_with(portal: &GeneratedPortal, links: Links) -> Fixture {
     let companies: HashMap<u64, CompanyFacts> = portal
         .companies
         .iter()
@@ -61,7 +88,7 @@ pub fn fixture_of(portal: &GeneratedPortal) -> Fixture {
             )
         })
         .collect();
-    let deals: HashMap<u64, DealFacts> = portal
+    let deals: Vec<(u64, DealFacts)> = portal
         .deals
         .iter()
         .map(|record| {
@@ -71,21 +98,16 @@ pub fn fixture_of(portal: &GeneratedPortal) -> Fixture {
             )
         })
         .collect();
-    let mut deals_of_company: HashMap<u64, Vec<DealFacts>> = HashMap::new();
-    for (deal, company) in &portal.deal_company {
-        deals_of_company
-            .entry(*company)
-            .or_default()
-            .push(deals[deal]);
-    }
-    let company_labels: HashMap<u64, (Label, Option<i64>)> = deals_of_company
-        .iter()
-        .map(|(company, deals)| (*company, company_label(deals)))
-        .collect();
-    let closed_won_companies = company_labels
-        .values()
-        .filter(|(label, _)| *label == Label::Positive)
-        .count();
+    let closed_won_companies = closed_won_companies(&deals, &portal.deal_company);
+    let deal_contact: &[(u64, u64)] = match links {
+        Links::DealContacts => &portal.deal_contact,
+        Links::CompaniesOnly => &[],
+    };
+    let labels = DealLabels::new(
+        deals,
+        portal.deal_company.iter().copied(),
+        deal_contact.iter().copied(),
+    );
     let company_of: HashMap<u64, u64> = portal.contact_company.iter().copied().collect();
     let mut fixture = Fixture {
         facts: Vec::with_capacity(portal.contacts.len()),
@@ -104,11 +126,7 @@ pub fn fixture_of(portal: &GeneratedPortal) -> Fixture {
             company,
         ));
         fixture.company_ids.push(company_id);
-        fixture.labels.push(
-            company_id
-                .and_then(|id| company_labels.get(&id).copied())
-                .unwrap_or((Label::Unlabeled, None)),
-        );
+        fixture.labels.push(labels.label(contact.id, company_id));
         let truth = portal
             .ground_truth
             .contact(contact.id)
@@ -125,7 +143,10 @@ pub struct Quality {
     pub ceiling_auc: f64,
     pub generator_ceiling_auc: f64,
     pub lift_top_decile: f64,
+    /// Future buyers among the evaluated contacts.
     pub positives: usize,
+    /// Positive rows the model trained on (scorable contacts labelled positive).
+    pub training_positives: usize,
     pub closed_won_companies: usize,
     pub evaluated: usize,
 }
@@ -160,6 +181,12 @@ pub fn quality(fixture: &Fixture, config: &TrainConfig) -> Quality {
         generator_ceiling_auc: fixture.ceiling_auc,
         lift_top_decile: scoring::metrics::lift_at(&raw, &outcomes, 0.1).expect("positives"),
         positives: outcomes.iter().filter(|o| **o).count(),
+        training_positives: data
+            .dataset
+            .labels()
+            .iter()
+            .filter(|l| **l == Label::Positive)
+            .count(),
         closed_won_companies: fixture.closed_won_companies,
         evaluated: outcomes.len(),
     }
