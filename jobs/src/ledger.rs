@@ -27,6 +27,9 @@ pub enum LedgerError {
     Db(#[from] DbErr),
     #[error("job run {0} does not exist")]
     UnknownRun(Uuid),
+    /// An operator cancelled the run while it was running; it stops at its next checkpoint.
+    #[error("job run {0} was cancelled")]
+    Cancelled(Uuid),
 }
 
 /// A job about to be enqueued.
@@ -331,6 +334,57 @@ impl Ledger {
         self.finish(run_id, JobStatus::Cancelled, None, "cancelled", reason)
             .await?;
         Ok(true)
+    }
+
+    /// Puts a failed or dead run back on the way to the queue (an operator's retry): status
+    /// `pending` (the outbox state, so the reconciler pushes it if the caller cannot), a fresh
+    /// set of attempts, and a `retried` event. Returns `None`, changing nothing, when the run is
+    /// in any other status.
+    pub async fn retry(
+        &self,
+        run_id: Uuid,
+        reason: &str,
+    ) -> Result<Option<job_runs::Model>, LedgerError> {
+        let txn = platform::db::begin_write(&self.db).await?;
+        let run = job_runs::Entity::find_by_id(run_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(LedgerError::UnknownRun(run_id))?;
+        if !matches!(run.status, JobStatus::Failed | JobStatus::Dead) {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let mut active: job_runs::ActiveModel = run.clone().into();
+        active.status = Set(JobStatus::Pending);
+        active.attempts = Set(0);
+        active.worker = Set(None);
+        active.heartbeat_at = Set(None);
+        active.finished_at = Set(None);
+        active.updated_at = Set(now);
+        let updated = active.update(&txn).await?;
+        let message = format!(
+            "{reason}; was {} after {} attempt(s)",
+            serde_json::to_value(run.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            run.attempts
+        );
+        insert_event(&txn, &run, now, "retried", &message, None).await?;
+        txn.commit().await?;
+        Ok(Some(updated))
+    }
+
+    /// Whether an operator cancelled the run; handlers learn it at their next checkpoint.
+    pub async fn is_cancelled(&self, run_id: Uuid) -> Result<bool, LedgerError> {
+        let status: Option<JobStatus> = job_runs::Entity::find_by_id(run_id)
+            .select_only()
+            .column(job_runs::Column::Status)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(status == Some(JobStatus::Cancelled))
     }
 
     async fn finish(

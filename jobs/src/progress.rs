@@ -83,6 +83,9 @@ impl Progress {
     /// Counts `n` more items done (call it once they are saved); writes if the flush interval
     /// has passed. When the worker is draining it writes at once and returns
     /// [`ProgressError::Interrupted`], so the handler's `?` ends the attempt at this checkpoint.
+    /// Each write also checks whether an operator cancelled the run, and if so returns
+    /// [`LedgerError::Cancelled`] so the attempt stops here (the ledger layer keeps the run
+    /// cancelled instead of recording a failure).
     pub async fn advance(&mut self, n: i64) -> Result<(), ProgressError> {
         self.done += n;
         if self.drain.is_draining() {
@@ -94,6 +97,9 @@ impl Progress {
             .is_none_or(|at| at.elapsed() >= self.flush_interval);
         if due {
             self.flush().await?;
+            if self.ledger.is_cancelled(self.run_id).await? {
+                return Err(LedgerError::Cancelled(self.run_id).into());
+            }
         }
         Ok(())
     }
