@@ -14,12 +14,14 @@ pub mod enums;
 pub mod job_events;
 pub mod job_runs;
 pub mod models;
+pub mod oauth_states;
 pub mod oauth_tokens;
 pub mod portals;
 pub mod score_claims;
 pub mod score_history;
 pub mod scores;
 pub mod sync_cursors;
+pub mod unknown_portal_events;
 pub mod webhook_events;
 
 pub use enums::*;
@@ -34,11 +36,13 @@ pub mod prelude {
     pub use crate::job_events::Entity as JobEvents;
     pub use crate::job_runs::Entity as JobRuns;
     pub use crate::models::Entity as Models;
+    pub use crate::oauth_states::Entity as OauthStates;
     pub use crate::oauth_tokens::Entity as OauthTokens;
     pub use crate::portals::Entity as Portals;
     pub use crate::score_claims::Entity as ScoreClaims;
     pub use crate::score_history::Entity as ScoreHistory;
     pub use crate::scores::Entity as Scores;
     pub use crate::sync_cursors::Entity as SyncCursors;
+    pub use crate::unknown_portal_events::Entity as UnknownPortalEvents;
     pub use crate::webhook_events::Entity as WebhookEvents;
 }

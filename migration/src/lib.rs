@@ -13,6 +13,7 @@ mod m20261127_000004_job_ledger;
 mod m20261127_000005_webhook_events;
 mod m20261127_000006_clock_ticks;
 mod m20261127_000007_score_claims;
+mod m20261128_000008_api_intake;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_webhook_events::Migration),
             Box::new(m20261127_000006_clock_ticks::Migration),
             Box::new(m20261127_000007_score_claims::Migration),
+            Box::new(m20261128_000008_api_intake::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 use conturs_tests::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "portals",
     "oauth_tokens",
     "companies",
@@ -19,6 +19,8 @@ const TABLES: [&str; 15] = [
     "webhook_events",
     "clock_ticks",
     "score_claims",
+    "oauth_states",
+    "unknown_portal_events",
 ];
 
 async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
@@ -46,8 +48,9 @@ async fn up_down_up(backend: Backend) {
     // One step back removes only the newest migration's table.
     Migrator::down(&db.conn, Some(1)).await.expect("down one");
     let tables = existing_tables(&db).await;
-    assert!(!tables.contains(&"score_claims"));
-    assert!(tables.contains(&"clock_ticks"));
+    assert!(!tables.contains(&"oauth_states"));
+    assert!(!tables.contains(&"unknown_portal_events"));
+    assert!(tables.contains(&"score_claims"));
 
     Migrator::down(&db.conn, None).await.expect("down all");
     assert!(
