@@ -1,26 +1,43 @@
 //! The web dyno: a thin axum service that authenticates, validates, records and enqueues.
-//! It never does HubSpot work itself (DESIGN §2).
+//! It never does HubSpot work itself (DESIGN §2), apart from the OAuth code exchange.
 //!
 //! [`Application::build`] binds the listener and returns a handle that knows its port, so `main`
 //! and the end-to-end tests start the very same server (tests bind port 0).
+//!
+//! Front doors and how each is authenticated: `/api/*` by the admin bearer token ([`auth`]),
+//! `/webhooks/hubspot` by HubSpot's signature ([`webhooks`]), `/oauth/hubspot/*` by the signed,
+//! single-use `state` ([`oauth`]).
 
+pub mod auth;
+pub mod error;
 mod health;
+mod job_routes;
+pub mod oauth;
+mod state;
+pub mod webhooks;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
 use platform::Settings;
-use sea_orm::DatabaseConnection;
+use platform::config::QueueBackend as ConfiguredQueue;
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use platform::shutdown::terminate_signal;
+pub use state::{ApiConfig, AppState, Clock};
 
-/// What every request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-}
+/// Largest request body accepted anywhere (HubSpot's 100-event batches are far smaller).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Longest a request may take before the client gets 503 (streams are exempt).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound, not yet running, API server.
 pub struct Application {
@@ -29,10 +46,29 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database and binds `settings.port` (0 picks a free port).
+    /// Connects to the database and the queue, and binds `settings.port` (0 picks a free port).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let db = platform::db::connect(&settings.database_url).await?;
-        Self::build_with(settings.port, AppState { db }).await
+        let db = platform::db::connect(&settings.database_url)
+            .await
+            .context("connecting to DATABASE_URL")?;
+        let backend = match &settings.queue {
+            ConfiguredQueue::Redis(url) => QueueBackend::redis(url.expose_secret())
+                .await
+                .context("connecting to REDIS_URL")?,
+            ConfiguredQueue::Embedded => QueueBackend::sqlite(&db)
+                .await
+                .context("preparing the embedded queue")?,
+        };
+        let queue = Queue::new(
+            backend,
+            QueueSettings {
+                namespace: settings.queue_namespace.clone(),
+                ..QueueSettings::default()
+            },
+            Ledger::new(db.clone()),
+        );
+        let state = AppState::new(settings, db, queue).await?;
+        Self::build_with(settings.port, state).await
     }
 
     /// Binds with an existing state, for callers that already hold the connections.
@@ -60,8 +96,21 @@ impl Application {
 }
 
 fn router(state: AppState) -> Router {
+    let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT);
+    let admin = axum::middleware::from_fn_with_state(state.clone(), auth::require_admin);
+    let api = job_routes::routes()
+        .layer(timeout)
+        // Job event streams run for as long as their job, so they sit outside the timeout.
+        .merge(job_routes::stream_routes())
+        .route_layer(admin)
+        .fallback(error::api_not_found);
     Router::new()
         .merge(health::routes())
+        .merge(oauth::routes())
+        .merge(webhooks::routes())
+        .layer(timeout)
+        .nest("/api", api)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -12,6 +12,6 @@ pub mod pipeline;
 pub mod processes;
 pub mod redis_ns;
 
-pub use app::{TestApp, spawn_app};
+pub use app::{AppOptions, TestApp, spawn_app, spawn_app_with};
 pub use database::{Backend, TestDatabase};
 pub use redis_ns::TestRedis;

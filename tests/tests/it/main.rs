@@ -1,7 +1,11 @@
 //! End-to-end tests. One binary, modules per area, so the workspace links tests once.
 
 mod apalis_patches;
+mod api_auth;
 mod api_health;
+mod api_jobs;
+mod api_oauth;
+mod api_webhooks;
 mod clock;
 mod coalesce;
 mod crash;

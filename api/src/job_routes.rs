@@ -1,0 +1,386 @@
+//! `/api/jobs`: enqueue any of the five jobs for a portal, list runs with filters and cursor
+//! paging, read one with its timeline, follow it live (Server-Sent Events), retry a failed or
+//! dead run and cancel an unfinished one. Everything reads and writes the ledger (the outbox),
+//! so what the API shows is what the workers record.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use entity::{JobStatus, JobType, Lane, PortalStatus, job_events, job_runs, portals};
+use futures::Stream;
+use jobs::payload::JobPayload;
+use jobs::payload::{InitialSync, NightlyResync, ScoreContact, TrainModel, WriteBack};
+use jobs::{EnqueueOptions, Ledger};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+
+/// Most contacts one API-made ScoreContact or WriteBack run may name.
+pub const MAX_CONTACTS_PER_JOB: usize = 10_000;
+/// Page size when none is asked for, and the largest allowed.
+pub const DEFAULT_PAGE: u64 = 50;
+pub const MAX_PAGE: u64 = 200;
+/// How often a job's event stream looks at the ledger.
+pub const STREAM_POLL: Duration = Duration::from_millis(250);
+
+/// Everything under `/api/jobs` except the event stream (which must not time out).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/jobs", post(create).get(list))
+        .route("/jobs/{id}", get(show))
+        .route("/jobs/{id}/retry", post(retry))
+        .route("/jobs/{id}/cancel", post(cancel))
+}
+
+/// `GET /api/jobs/{id}/events`.
+pub fn stream_routes() -> Router<AppState> {
+    Router::new().route("/jobs/{id}/events", get(events))
+}
+
+/// `POST /api/jobs` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateJob {
+    #[serde(rename = "type")]
+    job_type: JobType,
+    portal_id: i64,
+    /// ScoreContact and WriteBack only.
+    #[serde(default)]
+    contact_ids: Vec<i64>,
+    /// ScoreContact and WriteBack only; bulk unless asked.
+    #[serde(default)]
+    lane: Option<Lane>,
+}
+
+fn unprocessable(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_job", message)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<CreateJob>,
+) -> Result<Response, ApiError> {
+    let contact_job = matches!(request.job_type, JobType::ScoreContact | JobType::WriteBack);
+    if request.job_type == JobType::Noop {
+        return Err(unprocessable("noop is a benchmark job, not available here"));
+    }
+    if contact_job && request.contact_ids.is_empty() {
+        return Err(unprocessable("contact_ids must name at least one contact"));
+    }
+    if request.contact_ids.len() > MAX_CONTACTS_PER_JOB {
+        return Err(unprocessable(format!(
+            "at most {MAX_CONTACTS_PER_JOB} contacts per job"
+        )));
+    }
+    if !contact_job && (!request.contact_ids.is_empty() || request.lane.is_some()) {
+        return Err(unprocessable(
+            "contact_ids and lane apply to score_contact and write_back only",
+        ));
+    }
+    let portal = portals::Entity::find_by_id(request.portal_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no portal {}", request.portal_id)))?;
+    if portal.status == PortalStatus::Disconnected {
+        return Err(ApiError::conflict(
+            "portal_disconnected",
+            format!("portal {} is disconnected; reconnect it first", portal.id),
+        ));
+    }
+    let portal_id = portal.id;
+    let mut contacts = request.contact_ids;
+    contacts.sort_unstable();
+    contacts.dedup();
+    let lane = request.lane.unwrap_or(Lane::Bulk);
+    let queue = &state.queue;
+    let options = EnqueueOptions::default;
+    let run_id = match request.job_type {
+        JobType::InitialSync => queue
+            .enqueue(|run_id| InitialSync { run_id, portal_id }, options())
+            .await?
+            .run_id(),
+        JobType::TrainModel => queue
+            .enqueue(|run_id| TrainModel { run_id, portal_id }, options())
+            .await?
+            .run_id(),
+        JobType::NightlyResync => queue
+            .enqueue(|run_id| NightlyResync { run_id, portal_id }, options())
+            .await?
+            .run_id(),
+        JobType::ScoreContact => queue
+            .enqueue(
+                |run_id| ScoreContact {
+                    run_id,
+                    portal_id,
+                    contact_ids: contacts,
+                    lane,
+                },
+                options(),
+            )
+            .await?
+            .run_id(),
+        JobType::WriteBack => queue
+            .enqueue(
+                |run_id| WriteBack {
+                    run_id,
+                    portal_id,
+                    contact_ids: contacts,
+                    lane,
+                },
+                options(),
+            )
+            .await?
+            .run_id(),
+        JobType::Noop => return Err(unprocessable("noop is not available here")),
+    };
+    let run = state.queue.ledger().get(run_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/jobs/{run_id}"))],
+        Json(run),
+    )
+        .into_response())
+}
+
+/// `GET /api/jobs` filters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(rename = "type")]
+    job_type: Option<JobType>,
+    status: Option<JobStatus>,
+    portal: Option<i64>,
+    created_after: Option<DateTime<Utc>>,
+    created_before: Option<DateTime<Utc>>,
+    /// The last id of the previous page: this page holds older runs.
+    cursor: Option<Uuid>,
+    limit: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct JobPage {
+    jobs: Vec<job_runs::Model>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<JobPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be from 1 to {MAX_PAGE}"),
+        ));
+    }
+    let mut select = job_runs::Entity::find();
+    if let Some(job_type) = query.job_type {
+        select = select.filter(job_runs::Column::JobType.eq(job_type));
+    }
+    if let Some(status) = query.status {
+        select = select.filter(job_runs::Column::Status.eq(status));
+    }
+    if let Some(portal) = query.portal {
+        select = select.filter(job_runs::Column::PortalId.eq(portal));
+    }
+    if let Some(after) = query.created_after {
+        select = select.filter(job_runs::Column::CreatedAt.gt(after));
+    }
+    if let Some(before) = query.created_before {
+        select = select.filter(job_runs::Column::CreatedAt.lt(before));
+    }
+    if let Some(cursor) = query.cursor {
+        select = select.filter(job_runs::Column::Id.lt(cursor));
+    }
+    let mut jobs = select
+        .order_by_desc(job_runs::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db)
+        .await?;
+    let next_cursor = if jobs.len() as u64 > limit {
+        jobs.truncate(limit as usize);
+        jobs.last().map(|run| run.id)
+    } else {
+        None
+    };
+    Ok(Json(JobPage { jobs, next_cursor }))
+}
+
+#[derive(Debug, Serialize)]
+struct JobDetail {
+    job: job_runs::Model,
+    events: Vec<job_events::Model>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<JobDetail>, ApiError> {
+    let ledger = state.queue.ledger();
+    let job = ledger.get(id).await?;
+    let events = ledger.timeline(id).await?;
+    Ok(Json(JobDetail { job, events }))
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let ledger = state.queue.ledger();
+    let Some(run) = ledger
+        .retry(id, "retried by an operator through the API")
+        .await?
+    else {
+        let run = ledger.get(id).await?;
+        return Err(ApiError::conflict(
+            "not_retryable",
+            format!(
+                "only failed or dead jobs can be retried; this one is {}",
+                status_name(run.status)
+            ),
+        ));
+    };
+    // The run is `pending` (the outbox state): if the push fails now, the reconciler pushes it.
+    match jobs::reconciler::push_recorded(&state.queue, &run).await {
+        Ok(()) => ledger.mark_queued(id).await?,
+        Err(error) => tracing::warn!(%id, %error, "retried job left for the reconciler to queue"),
+    }
+    Ok((StatusCode::ACCEPTED, Json(ledger.get(id).await?)).into_response())
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<job_runs::Model>, ApiError> {
+    let ledger = state.queue.ledger();
+    if !ledger
+        .cancel(id, "cancelled by an operator through the API")
+        .await?
+    {
+        let run = ledger.get(id).await?;
+        return Err(ApiError::conflict(
+            "already_finished",
+            format!(
+                "the job has already finished ({}); nothing to cancel",
+                status_name(run.status)
+            ),
+        ));
+    }
+    Ok(Json(ledger.get(id).await?))
+}
+
+fn status_name(status: JobStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// One progress snapshot on the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct Snapshot {
+    id: Uuid,
+    status: JobStatus,
+    phase: Option<String>,
+    done: i64,
+    total: Option<i64>,
+    rate: Option<f64>,
+    eta_seconds: Option<f64>,
+    attempts: i32,
+    last_error: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&job_runs::Model> for Snapshot {
+    fn from(run: &job_runs::Model) -> Self {
+        Self {
+            id: run.id,
+            status: run.status,
+            phase: run.phase.clone(),
+            done: run.done,
+            total: run.total,
+            rate: run.rate,
+            eta_seconds: run.eta_seconds,
+            attempts: run.attempts,
+            last_error: run.last_error.clone(),
+            updated_at: run.updated_at,
+        }
+    }
+}
+
+/// Streams `progress` events (a snapshot whenever the run changes) and ends with the terminal
+/// snapshot as a `finished` event.
+async fn events(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let ledger = state.queue.ledger().clone();
+    let first = ledger.get(id).await?;
+    let stream = futures::stream::unfold(
+        StreamState {
+            ledger,
+            id,
+            first: Some(Box::new(first)),
+            last: None,
+            done: false,
+        },
+        next_event,
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+struct StreamState {
+    ledger: Ledger,
+    id: Uuid,
+    /// Read before the stream started; sent without waiting.
+    first: Option<Box<job_runs::Model>>,
+    last: Option<Snapshot>,
+    done: bool,
+}
+
+async fn next_event(mut state: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
+    if state.done {
+        return None;
+    }
+    loop {
+        let current = match state.first.take() {
+            Some(run) => *run,
+            None => {
+                tokio::time::sleep(STREAM_POLL).await;
+                match state.ledger.get(state.id).await {
+                    Ok(run) => run,
+                    Err(error) => {
+                        state.done = true;
+                        let event = Event::default().event("error").data(error.to_string());
+                        return Some((Ok(event), state));
+                    }
+                }
+            }
+        };
+        let snapshot = Snapshot::from(&current);
+        if state.last.as_ref() == Some(&snapshot) {
+            continue;
+        }
+        let terminal = current.status.is_terminal();
+        let event = Event::default()
+            .event(if terminal { "finished" } else { "progress" })
+            .json_data(&snapshot)
+            .unwrap_or_else(|_| Event::default().event("error").data("snapshot encoding"));
+        state.done = terminal;
+        state.last = Some(snapshot);
+        return Some((Ok(event), state));
+    }
+}

@@ -1,0 +1,268 @@
+//! `POST /webhooks/hubspot`: HubSpot's signed event batches (API-FACTS §4).
+//!
+//! Order of checks: body size (413, by the app-wide body limit), signature over the raw bytes
+//! (401: v3 with its 5-minute window; v1/v2 only when configured), content type (415), batch
+//! shape and size (400). Then the batch is recorded and its work queued ([`intake`]) and the
+//! answer is 200 — also for portals Conturs does not know, which HubSpot would otherwise retry
+//! for a day. A database or queue outage answers 503 with `Retry-After` so HubSpot redelivers.
+
+pub mod events;
+pub mod intake;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::routing::post;
+use hubspot::webhook::{
+    HEADER_SIGNATURE, HEADER_SIGNATURE_V3, HEADER_SIGNATURE_VERSION, HEADER_TIMESTAMP,
+    SignatureError, SignedRequest, verify_v1_v2, verify_v3,
+};
+use secrecy::ExposeSecret as _;
+
+use crate::error::ApiError;
+use crate::{ApiConfig, AppState};
+use intake::IntakeReport;
+
+/// Where HubSpot delivers events.
+pub const PATH: &str = "/webhooks/hubspot";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(PATH, post(receive))
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IntakeReport>, ApiError> {
+    let body = body?;
+    verify(&state.config, &method, &uri, &headers, &body)?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "webhook batches must be sent as application/json",
+        ));
+    }
+    let events = events::parse_batch(&body)
+        .map_err(|e| ApiError::bad_request("invalid_batch", e.to_string()))?;
+    let report = intake::intake(&state, events).await?;
+    tracing::debug!(?report, "webhook batch accepted");
+    Ok(Json(report))
+}
+
+/// The URLs HubSpot may have signed: the configured target URL, the URL rebuilt from the
+/// request's `Host` (and `X-Forwarded-Proto`, set by Heroku's router), and the public URL with
+/// the request's path.
+fn signed_uris(config: &ApiConfig, uri: &Uri, headers: &HeaderMap) -> Vec<String> {
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| PATH.to_owned());
+    let mut uris = Vec::with_capacity(3);
+    if let Some(url) = &config.webhook_url {
+        uris.push(url.to_string());
+    }
+    if let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
+        let scheme = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .unwrap_or("http");
+        uris.push(format!("{scheme}://{host}{path}"));
+    }
+    let public = config.public_url.as_str().trim_end_matches('/');
+    uris.push(format!("{public}{path}"));
+    uris.dedup();
+    uris
+}
+
+/// Checks the request's signature over the raw body.
+fn verify(
+    config: &ApiConfig,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let secret = config.webhook_secret.expose_secret().as_bytes();
+    let uris = signed_uris(config, uri, headers);
+    fn request<'a>(method: &'a Method, uri: &'a str, body: &'a [u8]) -> SignedRequest<'a> {
+        SignedRequest {
+            method: method.as_str(),
+            uri,
+            body,
+        }
+    }
+    let outcome = if header(HEADER_SIGNATURE_V3).is_some() {
+        let now = config.clock.now_ms();
+        first_match(&uris, |uri| {
+            verify_v3(
+                secret,
+                request(method, uri, body),
+                header(HEADER_TIMESTAMP),
+                header(HEADER_SIGNATURE_V3),
+                now,
+            )
+        })
+    } else if config.accept_v1_signatures {
+        first_match(&uris, |uri| {
+            verify_v1_v2(
+                secret,
+                request(method, uri, body),
+                header(HEADER_SIGNATURE_VERSION),
+                header(HEADER_SIGNATURE),
+            )
+        })
+    } else {
+        Err(SignatureError::MissingSignature)
+    };
+    outcome.map_err(|error| {
+        tracing::warn!(%error, "webhook refused");
+        let code = match error {
+            SignatureError::Expired => "stale_timestamp",
+            SignatureError::MissingSignature => "missing_signature",
+            _ => "invalid_signature",
+        };
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            code,
+            error.to_string(),
+        )
+    })
+}
+
+fn first_match(
+    uris: &[String],
+    check: impl Fn(&str) -> Result<(), SignatureError>,
+) -> Result<(), SignatureError> {
+    let mut last = Err(SignatureError::Mismatch);
+    for uri in uris {
+        match check(uri) {
+            Ok(()) => return Ok(()),
+            Err(SignatureError::Mismatch) => {}
+            // Not about the URI (stale, missing, malformed): the same for every candidate.
+            Err(other) => return Err(other),
+        }
+        last = Err(SignatureError::Mismatch);
+    }
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Clock;
+    use crate::auth::AdminToken;
+    use hubspot::oauth::StateSigner;
+    use secrecy::SecretString;
+
+    const SECRET: &str = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";
+    const TS: i64 = 1_693_657_560_000;
+
+    fn config(webhook_url: Option<&str>, v1: bool) -> ApiConfig {
+        ApiConfig {
+            admin_token: AdminToken::new(&SecretString::from("admin-token-123456")),
+            state_signer: StateSigner::new(b"k"),
+            webhook_secret: SecretString::from(SECRET),
+            accept_v1_signatures: v1,
+            webhook_url: webhook_url.map(|u| u.parse().expect("url")),
+            public_url: "https://conturs.example".parse().expect("url"),
+            clock: Clock::fixed(chrono::DateTime::from_timestamp_millis(TS).expect("ts")),
+        }
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn official_v3_vector_verifies_against_the_configured_target_url() {
+        let cfg = config(Some("https://www.example.com/webhook_uri"), false);
+        let h = headers(&[
+            (
+                "x-hubspot-signature-v3",
+                "K36dawei4A+QBNolUOqo7s91KQDWQ5MXZ/QufNYuk/Y=",
+            ),
+            ("x-hubspot-request-timestamp", "1693657560000"),
+            ("host", "internal:8080"),
+        ]);
+        let uri: Uri = "/webhooks/hubspot".parse().expect("uri");
+        let body = b"{'example_field':'example_value'}";
+        assert_eq!(verify(&cfg, &Method::POST, &uri, &h, body), Ok(()));
+        let tampered = verify(
+            &cfg,
+            &Method::POST,
+            &uri,
+            &h,
+            b"{'example_field':'example_valuf'}",
+        )
+        .expect_err("tampered");
+        assert_eq!(tampered.code, "invalid_signature");
+        let elsewhere = config(None, false);
+        assert!(verify(&elsewhere, &Method::POST, &uri, &h, body).is_err());
+    }
+
+    #[test]
+    fn host_and_forwarded_proto_rebuild_the_signed_url() {
+        let cfg = config(None, false);
+        let uri: Uri = "/webhook_uri".parse().expect("uri");
+        let h = headers(&[
+            (
+                "x-hubspot-signature-v3",
+                "oaA3M5dEtt6kFsseJD/Hv/x+JNl1vsoxFj4oxmwP6Go=",
+            ),
+            ("x-hubspot-request-timestamp", "1693657560000"),
+            ("host", "www.example.com"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert_eq!(
+            verify(
+                &cfg,
+                &Method::POST,
+                &uri,
+                &h,
+                br#"{"example_field":"example_value"}"#
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn v1_only_when_configured() {
+        let body = br#"[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]"#;
+        let h = headers(&[
+            (
+                "x-hubspot-signature",
+                "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de",
+            ),
+            ("x-hubspot-signature-version", "v1"),
+        ]);
+        let uri: Uri = PATH.parse().expect("uri");
+        assert_eq!(
+            verify(&config(None, true), &Method::POST, &uri, &h, body),
+            Ok(())
+        );
+        let refused = verify(&config(None, false), &Method::POST, &uri, &h, body).expect_err("off");
+        assert_eq!(refused.code, "missing_signature");
+    }
+}
