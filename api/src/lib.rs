@@ -13,6 +13,7 @@ pub mod error;
 mod health;
 mod job_routes;
 pub mod oauth;
+mod portal_routes;
 mod state;
 pub mod webhooks;
 
@@ -99,6 +100,7 @@ fn router(state: AppState) -> Router {
     let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT);
     let admin = axum::middleware::from_fn_with_state(state.clone(), auth::require_admin);
     let api = job_routes::routes()
+        .merge(portal_routes::routes())
         .layer(timeout)
         // Job event streams run for as long as their job, so they sit outside the timeout.
         .merge(job_routes::stream_routes())
