@@ -14,6 +14,7 @@ mod health;
 mod job_routes;
 pub mod oauth;
 mod portal_routes;
+mod score_routes;
 mod state;
 pub mod webhooks;
 
@@ -101,6 +102,7 @@ fn router(state: AppState) -> Router {
     let admin = axum::middleware::from_fn_with_state(state.clone(), auth::require_admin);
     let api = job_routes::routes()
         .merge(portal_routes::routes())
+        .merge(score_routes::routes())
         .layer(timeout)
         // Job event streams run for as long as their job, so they sit outside the timeout.
         .merge(job_routes::stream_routes())

@@ -7,6 +7,7 @@ mod api_jobs;
 mod api_oauth;
 mod api_portals;
 mod api_probes;
+mod api_scores;
 mod api_webhooks;
 mod clock;
 mod coalesce;
