@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 /// What the training set knows about a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Label {
-    /// Belongs to a company with a closed-won deal.
+    /// Bought: on a closed-won deal (or, when deals name no contacts, of a closed-won company).
     Positive,
-    /// Belongs to a company whose deals were all closed-lost: known not to buy (so far).
+    /// Known not to buy (so far): on closed-lost deals only (or of a lost-only company).
     ReliableNegative,
     /// Anything else; future customers hide here (PU learning).
     Unlabeled,

@@ -1,32 +1,46 @@
 //! Ranking quality on simulator-generated portals against the hidden ground truth.
 //!
 //! The ceiling is the true propensity's AUC against future outcomes (future buyers among
-//! non-customers). The generator draws closed-won *companies* from company fit plus the best
-//! contact's person term, while future outcomes are drawn per contact with strong person effects
-//! (seniority × size, department × sector, noise). Company-level labels carry almost no
-//! information about the person part, so no model trained on them can reach the ceiling: even
-//! the true company log-odds (hidden noise included) scores 0.07–0.09 below it. The bars
-//! (within 0.03 of the ceiling at ~300 closed-won, 0.08 at ~30) are therefore out of reach with
-//! this generator; see README. These tests pin what the model does achieve, per seed, against
-//! both the ceiling and that company-level reference, so a regression fails loudly.
+//! contacts of companies that are not customers yet), on the same scorable contacts the model
+//! ranks. The generator's ICP mixes firmographics (industry, a mid-market size sweet spot,
+//! region, a small hidden company term) with the person (seniority × company size, department
+//! × sector, a small hidden person term); the ceiling is asserted to be realistic (0.75–0.90).
+//!
+//! Training sees only what a HubSpot portal shows: messy titles, missing firmographics, and
+//! deals with their company and contact associations. Contacts on closed-won deals (the
+//! buyers) are the positives; the generator draws them by the same true propensity the future
+//! outcomes come from.
+//!
+//! The bars — within 0.03 of the ceiling at ~300 closed-won companies and 0.08 at ~30 —
+//! are NOT met. Measured on seeds 1–3 (10k contacts): gaps 0.037–0.070 at 300 and 0.14–0.17 at
+//! 30; the model sits near the true company log-odds' own AUC, so what it misses is likely
+//! (not isolated) estimation noise of ~40 industry and ~20 country effects learned from a few
+//! hundred customers rather than the labels. These tests pin what is achieved, per seed, so a
+//! regression fails loudly:
+//! - gap to the ceiling and top-decile lift;
+//! - the margin over the true company log-odds (firmographics plus hidden company term);
+//! - the company-level fallback (a portal without deal→contact links: every contact of a
+//!   customer is a positive), which buyer labels must beat.
 
 mod support;
 
 use std::collections::HashMap;
 
 use scoring::TrainConfig;
+use support::{Fixture, Links};
+
+const SEEDS: [u64; 3] = [1, 2, 3];
 
 struct Bars {
     closed_won: usize,
     /// Largest allowed gap to the propensity ceiling.
     max_gap_to_ceiling: f64,
-    /// Largest allowed gap to the true company log-odds' own AUC.
-    max_gap_to_company_truth: f64,
+    /// Smallest allowed margin over the true company log-odds' own AUC (negative: may trail it).
+    min_margin_over_company_truth: f64,
     min_lift: f64,
 }
 
-fn company_truth_auc(seed: u64, closed_won: usize, fixture: &support::Fixture) -> f64 {
-    let portal = support::generate_portal(seed, 10_000, Some(closed_won));
+fn company_truth_auc(portal: &hubspot_sim::generator::GeneratedPortal, fixture: &Fixture) -> f64 {
     let fit: HashMap<u64, f64> = portal
         .ground_truth
         .companies
@@ -46,18 +60,21 @@ fn company_truth_auc(seed: u64, closed_won: usize, fixture: &support::Fixture) -
 
 fn check(bars: &Bars) {
     let mut report = Vec::new();
-    for seed in 1..=3u64 {
-        let fixture = support::fixture(seed, 10_000, Some(bars.closed_won));
+    for seed in SEEDS {
+        let portal = support::generate_portal(seed, 10_000, Some(bars.closed_won));
+        let fixture = support::fixture_of(&portal);
         assert_eq!(fixture.closed_won_companies, bars.closed_won);
         let quality = support::quality(&fixture, &TrainConfig::default());
-        let company_truth = company_truth_auc(seed, bars.closed_won, &fixture);
+        let company_truth = company_truth_auc(&portal, &fixture);
         let line = format!(
-            "seed {seed}: model {:.3}, ceiling {:.3} (generator {:.3}), company truth {:.3}, lift {:.2}",
+            "seed {seed}: model {:.3}, ceiling {:.3} (gap {:.3}; generator {:.3}), company truth {:.3}, lift {:.2}, {} positives",
             quality.model_auc,
             quality.ceiling_auc,
+            quality.ceiling_auc - quality.model_auc,
             quality.generator_ceiling_auc,
             company_truth,
-            quality.lift_top_decile
+            quality.lift_top_decile,
+            quality.training_positives,
         );
         eprintln!("{} closed-won, {line}", bars.closed_won);
         assert!(
@@ -69,8 +86,8 @@ fn check(bars: &Bars) {
             "too far from the ceiling: {line}"
         );
         assert!(
-            company_truth - quality.model_auc <= bars.max_gap_to_company_truth,
-            "too far from the company-level truth: {line}"
+            quality.model_auc - company_truth >= bars.min_margin_over_company_truth,
+            "not above the company-level truth: {line}"
         );
         assert!(
             quality.lift_top_decile >= bars.min_lift,
@@ -78,16 +95,16 @@ fn check(bars: &Bars) {
         );
         report.push(line);
     }
-    assert_eq!(report.len(), 3);
+    assert_eq!(report.len(), SEEDS.len());
 }
 
 #[test]
 fn about_300_closed_won_customers() {
     check(&Bars {
         closed_won: 300,
-        max_gap_to_ceiling: 0.14,
-        max_gap_to_company_truth: 0.07,
-        min_lift: 1.7,
+        max_gap_to_ceiling: 0.08,
+        min_margin_over_company_truth: -0.03,
+        min_lift: 2.5,
     });
 }
 
@@ -95,8 +112,36 @@ fn about_300_closed_won_customers() {
 fn about_30_closed_won_customers() {
     check(&Bars {
         closed_won: 30,
-        max_gap_to_ceiling: 0.21,
-        max_gap_to_company_truth: 0.14,
-        min_lift: 1.3,
+        max_gap_to_ceiling: 0.19,
+        min_margin_over_company_truth: -0.13,
+        min_lift: 1.4,
     });
+}
+
+/// A portal whose deals carry no contacts: every contact of a customer is a positive. It still
+/// trains and ranks, but cannot learn who in a company buys (measured: 0.015–0.018 below buyer
+/// labels, seeds 1–2).
+#[test]
+fn company_level_fallback_without_deal_contacts() {
+    for seed in [1, 2] {
+        let portal = support::generate_portal(seed, 10_000, Some(300));
+        let with_buyers = support::quality(&support::fixture_of(&portal), &TrainConfig::default());
+        let fallback = support::quality(
+            &support::fixture_with(&portal, Links::CompaniesOnly),
+            &TrainConfig::default(),
+        );
+        let line = format!(
+            "seed {seed}: company-level labels {:.3}, buyer labels {:.3}, ceiling {:.3}",
+            fallback.model_auc, with_buyers.model_auc, fallback.ceiling_auc
+        );
+        eprintln!("{line}");
+        assert!(
+            fallback.ceiling_auc - fallback.model_auc <= 0.09,
+            "fallback regressed: {line}"
+        );
+        assert!(
+            with_buyers.model_auc > fallback.model_auc + 0.005,
+            "buyer labels should beat company-level labels: {line}"
+        );
+    }
 }

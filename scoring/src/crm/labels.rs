@@ -5,7 +5,8 @@
 //! person as much as on the company. Contacts on closed-lost deals only are reliable negatives.
 //! Other contacts of a customer stay unlabeled: most never took part in the purchase, and
 //! labelling them positive would teach the model that any role at a customer looks like a buyer
-//! (measured in `tests/quality.rs`: 0.01–0.03 AUC worse). A deal without contact associations
+//! (measured on generated 10k-contact portals with 300 customers, seeds 1–3: 0.014–0.022 AUC
+//! worse against future outcomes). A deal without contact associations
 //! (portals that never link them, or a deal someone forgot to link) labels every contact of its
 //! company, as before deal→contact links were read.
 

@@ -1,6 +1,7 @@
 //! Training: PU-labelled rows → encoder, linear weights, calibration and explanation tables.
 //!
-//! Positives are records of closed-won companies; everything else is "not (yet) a customer".
+//! Positives are closed-won records (buyers, or a customer's contacts when deals name no
+//! contacts); everything else is "not (yet) a customer".
 //! Under the PU assumption a labeled-vs-unlabeled classifier ranks like the true propensity, so
 //! percentiles need no class-prior estimate. Paths by the number of positive groups (companies):
 //! fewer than `min_positive_groups` → no model; below `regression_min_positive_groups` → a blend
