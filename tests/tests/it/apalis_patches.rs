@@ -65,7 +65,7 @@ async fn a_backlog_of_100_000_due_tasks_drains() {
         backlog.push_bulk(chunk.to_vec()).await.expect("push");
     }
     let (runs, worker) = count_runs(backlog, false);
-    wait_for(&runs, TASKS, Duration::from_secs(240)).await;
+    wait_for(&runs, TASKS, Duration::from_secs(600)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(runs.load(Ordering::SeqCst), TASKS, "each task runs once");
     worker.abort();

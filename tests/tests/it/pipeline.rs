@@ -15,7 +15,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 const CONTACTS: usize = 5_000;
 
-const SETTLE: Duration = Duration::from_secs(180);
+/// Generous: CI runs two heavy tests at once on two shared cores; this is patience, not a
+/// performance bar (the pipeline bench measures speed).
+const SETTLE: Duration = Duration::from_secs(420);
 
 async fn connect_to_done(backend: Backend, queue: QueueKind) {
     let p = Pipeline::start(backend, queue, CONTACTS, 11)
