@@ -13,6 +13,7 @@ mod cleanup;
 mod queue;
 mod report;
 mod setup;
+mod watch;
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::QueueArgs;
 use super::report::Measured;
+use super::watch::until_handled;
 
 /// Tasks per push, as in `jobs::bulk`.
 const BATCH: u64 = jobs::bulk::BATCH as u64;
@@ -62,37 +63,37 @@ pub async fn measure(
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     );
-    let monitor = Monitor::new().register(move |_restart| {
-        let counter = counter.clone();
-        WorkerBuilder::new(name.clone())
-            .backend(storage.clone().poll_with_interval(poll))
-            .concurrency(concurrency)
-            .build(move |_task: BareNoop| {
-                let counter = counter.clone();
-                async move {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-    });
+    let restarts = Arc::new(AtomicU64::new(0));
+    let restarted = restarts.clone();
+    // Restart a worker that dies, as the real worker process does (`conturs-worker`).
+    let monitor = Monitor::new()
+        .should_restart(move |_, _| {
+            restarted.fetch_add(1, Ordering::Relaxed);
+            true
+        })
+        .register(move |restart| {
+            let counter = counter.clone();
+            // A new name per start, so the backend hands the dead worker's tasks to the new one.
+            WorkerBuilder::new(format!("{name}:r{restart}"))
+                .backend(storage.clone().poll_with_interval(poll))
+                .concurrency(concurrency)
+                .build(move |_task: BareNoop| {
+                    let counter = counter.clone();
+                    async move {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+        });
     let started = Instant::now();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let workers = tokio::spawn(monitor.run_with_signal(async move {
         let _ = stopped.await;
         Ok(())
     }));
-    let deadline = Instant::now() + args.timeout();
-    while handled.load(Ordering::Relaxed) < args.jobs && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let drained = until_handled("bare apalis-redis", &handled, args.jobs, args.timeout()).await;
     let process = started.elapsed();
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), workers).await;
-    let done = handled.load(Ordering::Relaxed);
-    anyhow::ensure!(
-        done >= args.jobs,
-        "only {done} of {} bare tasks ran within {} s",
-        args.jobs,
-        args.timeout_secs
-    );
-    Ok(Measured::new(args.jobs, enqueue, process))
+    drained?;
+    Ok(Measured::new(args.jobs, enqueue, process).with_restarts(restarts.load(Ordering::Relaxed)))
 }

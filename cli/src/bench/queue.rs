@@ -16,6 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::report::{Measured, Report};
 use super::setup::{LedgerDb, bench_portal, redis_url};
+use super::watch::until_handled;
 use super::{QueueArgs, bare, cleanup};
 
 /// How long a stopping worker may take to finish in-flight no-ops.
@@ -91,8 +92,15 @@ async fn measure_ours(
 
     let handled = Arc::new(AtomicU64::new(0));
     let counter = handled.clone();
+    let restarts = Arc::new(AtomicU64::new(0));
+    let restarted = restarts.clone();
+    // Restart a worker that dies, as the real worker process does (`conturs-worker`).
+    let monitor = Monitor::new().should_restart(move |_, _| {
+        restarted.fetch_add(1, Ordering::Relaxed);
+        true
+    });
     let monitor = register(
-        Monitor::new(),
+        monitor,
         &queue,
         WorkerOptions {
             name: format!(
@@ -122,7 +130,7 @@ async fn measure_ours(
     let _ = stop.send(());
     let _ = tokio::time::timeout(STOP_GRACE, workers).await;
     drained?;
-    Ok(Measured::new(args.jobs, enqueue, process))
+    Ok(Measured::new(args.jobs, enqueue, process).with_restarts(restarts.load(Ordering::Relaxed)))
 }
 
 /// Waits until the handler has seen every job and the ledger shows each run finished; fails on
@@ -135,18 +143,13 @@ async fn wait_drained(
     handled: &AtomicU64,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let deadline = Instant::now() + timeout;
+    until_handled("Conturs stack", handled, jobs, timeout).await?;
+    let deadline = Instant::now() + super::watch::STALL;
     loop {
         anyhow::ensure!(
             Instant::now() < deadline,
-            "only {} of {jobs} no-op jobs ran within {} s",
-            handled.load(Ordering::Relaxed),
-            timeout.as_secs()
+            "the handler ran every no-op job, but the ledger did not record them all as finished"
         );
-        if handled.load(Ordering::Relaxed) < jobs {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        }
         let runs = job_runs::Entity::find().filter(job_runs::Column::PortalId.eq(portal_id));
         let finished = runs
             .clone()

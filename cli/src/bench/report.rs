@@ -10,6 +10,8 @@ pub struct Measured {
     pub jobs: u64,
     pub enqueue: Duration,
     pub process: Duration,
+    /// Workers the monitor restarted after they died.
+    pub restarts: u64,
 }
 
 impl Measured {
@@ -18,7 +20,12 @@ impl Measured {
             jobs,
             enqueue,
             process,
+            restarts: 0,
         }
+    }
+
+    pub fn with_restarts(self, restarts: u64) -> Self {
+        Self { restarts, ..self }
     }
 
     pub fn enqueue_per_s(&self) -> f64 {
@@ -51,6 +58,7 @@ impl Report {
                 "enqueue_per_s": round(b.enqueue_per_s()),
                 "process_s": round(b.process.as_secs_f64()),
                 "process_per_s": round(b.process_per_s()),
+                "worker_restarts": b.restarts,
             })
         });
         json!({
@@ -62,6 +70,7 @@ impl Report {
             "enqueue_per_s": round(self.ours.enqueue_per_s()),
             "process_s": round(self.ours.process.as_secs_f64()),
             "process_per_s": round(self.ours.process_per_s()),
+            "worker_restarts": self.ours.restarts,
             "bare": bare,
         })
     }
