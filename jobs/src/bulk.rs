@@ -8,13 +8,13 @@
 //! Used by the queue benchmark (`conturs bench queue`) to fill a queue fast.
 
 use apalis::prelude::{TaskBuilder, TaskSink};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{JobStatus, Lane, job_events, job_runs};
 use futures::stream;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::ledger::NewRun;
+use crate::ledger::{event_row, pending_row};
 use crate::payload::JobPayload;
 use crate::queue::{EnqueueOptions, Queue, QueueBackend, QueueError, new_run};
 
@@ -47,14 +47,15 @@ async fn record_batch<J: JobPayload>(queue: &Queue, batch: &[J]) -> Result<(), Q
         .iter()
         .map(|job| new_run(job, &options).map(|new| pending_row(new, now)))
         .collect::<Result<Vec<_>, _>>()?;
-    let events = batch.iter().map(|job| job_events::ActiveModel {
-        id: NotSet,
-        job_run_id: Set(job.run_id()),
-        portal_id: Set(job.portal_id()),
-        at: Set(now),
-        kind: Set("enqueued".to_owned()),
-        message: Set("accepted and recorded".to_owned()),
-        data: Set(None),
+    let events = batch.iter().map(|job| {
+        event_row(
+            job.run_id(),
+            job.portal_id(),
+            now,
+            "enqueued",
+            "accepted and recorded",
+            None,
+        )
     });
     let db = queue.ledger().db();
     let txn = platform::db::begin_write(db)
@@ -70,36 +71,6 @@ async fn record_batch<J: JobPayload>(queue: &Queue, batch: &[J]) -> Result<(), Q
         .map_err(crate::LedgerError::from)?;
     txn.commit().await.map_err(crate::LedgerError::from)?;
     Ok(())
-}
-
-/// The row [`crate::Ledger::record`] writes for a new run.
-fn pending_row(new: NewRun, now: DateTime<Utc>) -> job_runs::ActiveModel {
-    job_runs::ActiveModel {
-        id: Set(new.id),
-        portal_id: Set(new.portal_id),
-        job_type: Set(new.job_type),
-        lane: Set(new.lane),
-        status: Set(JobStatus::Pending),
-        payload: Set(new.payload),
-        attempts: Set(0),
-        max_attempts: Set(new.max_attempts),
-        phase: Set(None),
-        done: Set(0),
-        total: Set(None),
-        rate: Set(None),
-        eta_seconds: Set(None),
-        last_error: Set(None),
-        error_kind: Set(None),
-        idempotency_key: Set(new.idempotency_key),
-        queue_task_id: Set(None),
-        worker: Set(None),
-        parent_id: Set(new.parent_id),
-        created_at: Set(now),
-        started_at: Set(None),
-        finished_at: Set(None),
-        updated_at: Set(now),
-        heartbeat_at: Set(None),
-    }
 }
 
 /// One backend push for the jobs of one lane.

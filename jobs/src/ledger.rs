@@ -104,34 +104,7 @@ impl Ledger {
         new: NewRun,
     ) -> Result<job_runs::Model, LedgerError> {
         let now = Utc::now();
-        let run = job_runs::ActiveModel {
-            id: Set(new.id),
-            portal_id: Set(new.portal_id),
-            job_type: Set(new.job_type),
-            lane: Set(new.lane),
-            status: Set(JobStatus::Pending),
-            payload: Set(new.payload),
-            attempts: Set(0),
-            max_attempts: Set(new.max_attempts),
-            phase: Set(None),
-            done: Set(0),
-            total: Set(None),
-            rate: Set(None),
-            eta_seconds: Set(None),
-            last_error: Set(None),
-            error_kind: Set(None),
-            idempotency_key: Set(new.idempotency_key),
-            queue_task_id: Set(None),
-            worker: Set(None),
-            parent_id: Set(new.parent_id),
-            created_at: Set(now),
-            started_at: Set(None),
-            finished_at: Set(None),
-            updated_at: Set(now),
-            heartbeat_at: Set(None),
-        }
-        .insert(txn)
-        .await?;
+        let run = pending_row(new, now).insert(txn).await?;
         insert_event(txn, &run, now, "enqueued", "accepted and recorded", None).await?;
         Ok(run)
     }
@@ -155,11 +128,7 @@ impl Ledger {
         worker: &str,
     ) -> Result<AttemptDecision, LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
-        let run = job_runs::Entity::find_by_id(run_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(LedgerError::UnknownRun(run_id))?;
+        let run = locked_run(&txn, run_id).await?;
         if run.status.is_terminal() {
             return Ok(AttemptDecision::Skip { status: run.status });
         }
@@ -296,11 +265,7 @@ impl Ledger {
     /// back to `queued` and the attempt is not counted, since nothing failed.
     pub async fn interrupted(&self, run_id: Uuid) -> Result<(), LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
-        let run = job_runs::Entity::find_by_id(run_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(LedgerError::UnknownRun(run_id))?;
+        let run = locked_run(&txn, run_id).await?;
         if run.status != JobStatus::Running {
             return Ok(());
         }
@@ -346,11 +311,7 @@ impl Ledger {
         reason: &str,
     ) -> Result<Option<job_runs::Model>, LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
-        let run = job_runs::Entity::find_by_id(run_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(LedgerError::UnknownRun(run_id))?;
+        let run = locked_run(&txn, run_id).await?;
         if !matches!(run.status, JobStatus::Failed | JobStatus::Dead) {
             return Ok(None);
         }
@@ -396,11 +357,7 @@ impl Ledger {
         message: &str,
     ) -> Result<(), LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
-        let run = job_runs::Entity::find_by_id(run_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or(LedgerError::UnknownRun(run_id))?;
+        let run = locked_run(&txn, run_id).await?;
         let now = Utc::now();
         let mut active: job_runs::ActiveModel = run.clone().into();
         active.status = Set(status);
@@ -509,6 +466,69 @@ pub struct ProgressUpdate {
     pub eta_seconds: Option<f64>,
 }
 
+/// Reads a run for a read-modify-write transition, locking its row (`SELECT … FOR UPDATE` on
+/// Postgres; SQLite's write transaction is exclusive already).
+async fn locked_run<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    run_id: Uuid,
+) -> Result<job_runs::Model, LedgerError> {
+    job_runs::Entity::find_by_id(run_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(LedgerError::UnknownRun(run_id))
+}
+
+/// The row a new run starts as (status `pending`), for single and bulk enqueues alike.
+pub(crate) fn pending_row(new: NewRun, now: DateTime<Utc>) -> job_runs::ActiveModel {
+    job_runs::ActiveModel {
+        id: Set(new.id),
+        portal_id: Set(new.portal_id),
+        job_type: Set(new.job_type),
+        lane: Set(new.lane),
+        status: Set(JobStatus::Pending),
+        payload: Set(new.payload),
+        attempts: Set(0),
+        max_attempts: Set(new.max_attempts),
+        phase: Set(None),
+        done: Set(0),
+        total: Set(None),
+        rate: Set(None),
+        eta_seconds: Set(None),
+        last_error: Set(None),
+        error_kind: Set(None),
+        idempotency_key: Set(new.idempotency_key),
+        queue_task_id: Set(None),
+        worker: Set(None),
+        parent_id: Set(new.parent_id),
+        created_at: Set(now),
+        started_at: Set(None),
+        finished_at: Set(None),
+        updated_at: Set(now),
+        heartbeat_at: Set(None),
+    }
+}
+
+/// One timeline event of a run, for single and bulk writes alike.
+pub(crate) fn event_row(
+    run_id: Uuid,
+    portal_id: i64,
+    at: DateTime<Utc>,
+    kind: &str,
+    message: &str,
+    data: Option<Value>,
+) -> job_events::ActiveModel {
+    job_events::ActiveModel {
+        id: NotSet,
+        job_run_id: Set(run_id),
+        portal_id: Set(portal_id),
+        at: Set(at),
+        kind: Set(kind.to_owned()),
+        message: Set(message.to_owned()),
+        data: Set(data),
+    }
+}
+
 async fn insert_event<C: sea_orm::ConnectionTrait>(
     db: &C,
     run: &job_runs::Model,
@@ -517,16 +537,8 @@ async fn insert_event<C: sea_orm::ConnectionTrait>(
     message: &str,
     data: Option<Value>,
 ) -> Result<(), DbErr> {
-    job_events::ActiveModel {
-        id: NotSet,
-        job_run_id: Set(run.id),
-        portal_id: Set(run.portal_id),
-        at: Set(at),
-        kind: Set(kind.to_owned()),
-        message: Set(message.to_owned()),
-        data: Set(data),
-    }
-    .insert(db)
-    .await?;
+    event_row(run.id, run.portal_id, at, kind, message, data)
+        .insert(db)
+        .await?;
     Ok(())
 }
