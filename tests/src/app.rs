@@ -114,6 +114,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the API as `options` say.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    crate::capture_logs();
     platform::tls::install_crypto_provider();
     let db = TestDatabase::empty(options.backend)
         .await

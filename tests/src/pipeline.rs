@@ -68,6 +68,7 @@ impl Pipeline {
         seed: u64,
         redis: Option<TestRedis>,
     ) -> anyhow::Result<Self> {
+        crate::capture_logs();
         platform::tls::install_crypto_provider();
         let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
         config.contacts = contacts;
