@@ -1,7 +1,7 @@
 //! Schema migrations for SQLite and Postgres from one set of sea-query definitions.
 //!
 //! The `migration` binary runs them in Heroku's release phase; the tests and the embedded mode
-//! call [`Migrator::up`] directly. Migrations are append-only once released.
+//! call [`apply`] before they open their own pool. Migrations are append-only once released.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -32,4 +32,17 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_api_intake::Migration),
         ]
     }
+}
+
+/// Applies every pending migration over a connection of its own, closed before returning.
+///
+/// Open the application's pool only afterwards: a pooled SQLite connection that was open while
+/// the schema changed can keep preparing statements against the old schema (an upsert then fails
+/// with "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint" on whichever
+/// request draws that connection).
+pub async fn apply(url: &platform::config::DatabaseUrl) -> Result<(), DbErr> {
+    let db = platform::db::connect(url).await?;
+    let applied = Migrator::up(&db, None).await;
+    db.close().await?;
+    applied
 }

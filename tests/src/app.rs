@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use api::{ApiConfig, AppState, Application};
 use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
-use migration::{Migrator, MigratorTrait};
 use tokio::sync::oneshot;
 
 use crate::database::{Backend, TestDatabase};
@@ -116,10 +115,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     crate::capture_logs();
     platform::tls::install_crypto_provider();
-    let db = TestDatabase::empty(options.backend)
+    let db = TestDatabase::migrated(options.backend)
         .await
-        .expect("test database");
-    Migrator::up(&db.conn, None).await.expect("migrations");
+        .expect("migrated test database");
     let queue_kind = options.queue.unwrap_or(match options.backend {
         Backend::Sqlite => QueueKind::EmbeddedSqlite,
         Backend::Postgres => QueueKind::Redis,
