@@ -1,0 +1,425 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 document generated from the router. It parses
+//! with a typed OpenAPI parser and every `$ref` resolves; it lists exactly the routes below,
+//! each of which the live app serves; `/api/*` operations declare the admin bearer token (and
+//! the live app enforces it) and their 401 error body; the public ones declare no security.
+
+use std::collections::BTreeSet;
+
+use conturs_tests::app::ADMIN_TOKEN;
+use conturs_tests::{Backend, TestApp, spawn_app};
+use entity::{JobStatus, JobType, Lane, PortalStatus};
+use sea_orm::{ConnectionTrait, Iterable};
+use serde_json::{Value, json};
+
+/// Every route the API serves, as the document must list it.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/health"),
+    ("GET", "/readyz"),
+    ("GET", "/ready"),
+    ("GET", "/oauth/hubspot/install"),
+    ("GET", "/oauth/hubspot/callback"),
+    ("POST", "/webhooks/hubspot"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/jobs"),
+    ("GET", "/api/jobs"),
+    ("GET", "/api/jobs/{id}"),
+    ("GET", "/api/jobs/{id}/events"),
+    ("POST", "/api/jobs/{id}/retry"),
+    ("POST", "/api/jobs/{id}/cancel"),
+    ("GET", "/api/portals"),
+    ("GET", "/api/portals/{id}"),
+    ("POST", "/api/portals/{id}/disconnect"),
+    ("GET", "/api/portals/{portal}/scores/top"),
+    ("GET", "/api/portals/{portal}/contacts/{contact}/score"),
+];
+
+/// The one `/api` route that needs no admin token.
+const DOCUMENT: &str = "/api/openapi.json";
+
+fn is_admin_route(path: &str) -> bool {
+    path.starts_with("/api/") && path != DOCUMENT
+}
+
+/// Fetches the document without a token and parses it twice: typed, and as plain JSON.
+async fn document(app: &TestApp) -> (oas3::Spec, Value) {
+    let response = app.get(DOCUMENT).await;
+    assert_eq!(response.status(), 200, "the document is public");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/json")
+    );
+    let text = response.text().await.expect("body");
+    let spec =
+        oas3::from_json(&text).unwrap_or_else(|e| panic!("not an OpenAPI 3.1 document: {e}"));
+    let json: Value = serde_json::from_str(&text).expect("JSON");
+    (spec, json)
+}
+
+/// Every `(METHOD, path)` the document lists.
+fn listed(spec: &oas3::Spec) -> BTreeSet<(String, String)> {
+    spec.operations()
+        .map(|(path, method, _)| (method.as_str().to_owned(), path))
+        .collect()
+}
+
+/// Every `"$ref"` string anywhere in `value`.
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => found.push(target.clone()),
+                    _ => refs(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+/// The document's operation object for `method` and `path`, as JSON.
+fn operation<'a>(json: &'a Value, method: &str, path: &str) -> &'a Value {
+    let op = &json["paths"][path][method.to_ascii_lowercase()];
+    assert!(op.is_object(), "{method} {path} is not in the document");
+    op
+}
+
+/// The `{name}`s of a path template.
+fn path_params(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .collect()
+}
+
+#[tokio::test]
+async fn document_parses_as_openapi_3_1_and_every_ref_resolves() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (spec, json) = document(&app).await;
+    let version = spec.validate_version().expect("a supported version");
+    assert_eq!((version.major, version.minor), (3, 1), "OpenAPI 3.1");
+    assert_eq!(spec.info.title, "Conturs API");
+
+    let mut targets = Vec::new();
+    refs(&json, &mut targets);
+    assert!(targets.len() > 20, "the document uses shared components");
+    for target in &targets {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{target} points outside the document"));
+        assert!(json.pointer(pointer).is_some(), "{target} does not resolve");
+    }
+
+    let mut ids = BTreeSet::new();
+    for (path, method, op) in spec.operations() {
+        let id = op.operation_id.clone().expect("every operation has an id");
+        assert!(ids.insert(id.clone()), "operation id {id} is used twice");
+        let params = op
+            .parameters(&spec)
+            .unwrap_or_else(|e| panic!("{method} {path} parameters: {e}"));
+        for name in path_params(&path) {
+            let param = params
+                .iter()
+                .find(|p| p.name == name)
+                .unwrap_or_else(|| panic!("{method} {path} does not declare {{{name}}}"));
+            assert_eq!(param.location, oas3::spec::ParameterIn::Path);
+            assert_eq!(param.required, Some(true));
+            assert!(param.schema.is_some(), "{{{name}}} has a type");
+        }
+        op.request_body(&spec)
+            .unwrap_or_else(|e| panic!("{method} {path} request body: {e}"));
+        let declared = op.responses.as_ref().map_or(0, |r| r.len());
+        assert!(declared > 0, "{method} {path} declares its responses");
+        assert_eq!(
+            op.responses(&spec).len(),
+            declared,
+            "{method} {path}: every response resolves"
+        );
+    }
+
+    // Path parameters carry their types: job ids are UUIDs, portal and contact ids integers.
+    let job = operation(&json, "GET", "/api/jobs/{id}");
+    assert_eq!(job["parameters"][0]["schema"]["type"], "string");
+    assert_eq!(job["parameters"][0]["schema"]["format"], "uuid");
+    let score = operation(
+        &json,
+        "GET",
+        "/api/portals/{portal}/contacts/{contact}/score",
+    );
+    for param in score["parameters"].as_array().expect("parameters") {
+        assert_eq!(param["schema"]["type"], "integer", "{param}");
+    }
+
+    // Entity enums are string enums with exactly the values the API reads and writes.
+    let schemas = &json["components"]["schemas"];
+    for (name, values) in [
+        (
+            "JobStatus",
+            JobStatus::iter().map(|v| json!(v)).collect::<Vec<_>>(),
+        ),
+        (
+            "JobType",
+            JobType::iter().map(|v| json!(v)).collect::<Vec<_>>(),
+        ),
+        ("Lane", Lane::iter().map(|v| json!(v)).collect::<Vec<_>>()),
+        (
+            "PortalStatus",
+            PortalStatus::iter().map(|v| json!(v)).collect::<Vec<_>>(),
+        ),
+    ] {
+        assert_eq!(schemas[name]["type"], "string", "{name}");
+        assert_eq!(schemas[name]["enum"], Value::Array(values), "{name}");
+    }
+    let run = &schemas["JobRun"]["properties"];
+    assert_eq!(run["id"]["format"], "uuid");
+    assert_eq!(run["created_at"]["format"], "date-time");
+    assert_eq!(run["status"]["$ref"], "#/components/schemas/JobStatus");
+
+    // Query parameters, their types and bounds, as the handlers enforce them.
+    let list = operation(&json, "GET", "/api/jobs");
+    let names: BTreeSet<&str> = list["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| {
+            assert_eq!(p["in"], "query");
+            assert_ne!(p["required"], true, "filters are optional");
+            p["name"].as_str().expect("name")
+        })
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "type",
+            "status",
+            "portal",
+            "created_after",
+            "created_before",
+            "cursor",
+            "limit"
+        ])
+    );
+    let request = &operation(&json, "POST", "/api/jobs")["requestBody"]["content"];
+    assert_eq!(
+        request["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CreateJob"
+    );
+    assert_eq!(
+        schemas["CreateJob"]["properties"]["type"]["$ref"],
+        "#/components/schemas/JobType"
+    );
+    assert_eq!(schemas["CreateJob"]["additionalProperties"], false);
+    for (template, path, name, max) in [
+        ("/api/jobs", "/api/jobs", "limit", 200),
+        (
+            "/api/portals/{portal}/scores/top",
+            "/api/portals/1/scores/top",
+            "n",
+            500,
+        ),
+    ] {
+        let param = operation(&json, "GET", template)["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{template} declares {name}"))
+            .clone();
+        assert_eq!(param["schema"]["minimum"], 1, "{name}");
+        assert_eq!(param["schema"]["maximum"], max, "{name}");
+        for (value, status) in [(1, 200), (max, 200), (max + 1, 400), (0, 400)] {
+            let got = app.admin_get(&format!("{path}?{name}={value}")).await;
+            assert_eq!(got.status(), status, "{path}?{name}={value}");
+        }
+    }
+}
+
+/// Fills a path template with values that exist in `app`.
+fn concrete(template: &str, job: &str, portal: i64) -> String {
+    let portal = portal.to_string();
+    let value = |name: &str| match name {
+        "id" if template.starts_with("/api/jobs") => job.to_owned(),
+        "id" | "portal" => portal.clone(),
+        "contact" => "1".to_owned(),
+        other => panic!("no value for {{{other}}} in {template}"),
+    };
+    template
+        .split('/')
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => value(name),
+                None => segment.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn document_lists_exactly_the_routes_the_app_serves() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (spec, _) = document(&app).await;
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(listed(&spec), expected);
+
+    // Real rows, so that routes with ids answer as they would in use.
+    let portal = 4_242_i64;
+    jobs::portals::record_portal(&app.db.conn, portal, PortalStatus::Ready, &[])
+        .await
+        .expect("portal");
+    app.db
+        .conn
+        .execute_unprepared(&format!(
+            "INSERT INTO scores (portal_id, contact_id, score, grade, scored_at) \
+             VALUES ({portal}, 1, 90, 'A', '2026-11-27T00:00:00Z')"
+        ))
+        .await
+        .expect("score row");
+    let created = app
+        .admin_post(
+            "/api/jobs",
+            &json!({"type": "initial_sync", "portal_id": portal}),
+        )
+        .await;
+    assert_eq!(created.status(), 202);
+    let created: Value = created.json().await.expect("json");
+    let job = created["id"].as_str().expect("job id").to_owned();
+
+    for (method, template) in ROUTES {
+        let path = concrete(template, &job, portal);
+        let mut request = app
+            .client
+            .request(method.parse().expect("method"), app.url(&path));
+        if is_admin_route(template) {
+            request = request.bearer_auth(ADMIN_TOKEN);
+        }
+        if *template == "/api/jobs" && *method == "POST" {
+            request = request.json(&json!({"type": "train_model", "portal_id": portal}));
+        } else if *template == "/webhooks/hubspot" {
+            request = request.json(&json!([]));
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        assert!(
+            status != 404 && status != 405,
+            "{method} {path} is listed but answers {status}"
+        );
+        // The event stream stays open while the job is queued: its headers are enough.
+        drop(response);
+    }
+}
+
+#[tokio::test]
+async fn api_operations_require_the_admin_bearer_and_public_ones_do_not() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (spec, json) = document(&app).await;
+    assert!(spec.security.is_empty(), "no document-wide security");
+    let scheme = &json["components"]["securitySchemes"]["admin_token"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+
+    let mut protected = 0;
+    for (path, method, op) in spec.operations() {
+        if is_admin_route(&path) {
+            protected += 1;
+            assert_eq!(op.security.len(), 1, "{method} {path}");
+            let requirement = &op.security[0].0;
+            assert_eq!(
+                requirement.keys().collect::<Vec<_>>(),
+                vec!["admin_token"],
+                "{method} {path}"
+            );
+            // What the document says is what the app does: no token, no answer.
+            let path = concrete(&path, "0190f6c8-6c35-7b1a-9f0a-1f2e3d4c5b6a", 1);
+            let response = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 401, "{method} {path} without a token");
+        } else {
+            assert!(op.security.is_empty(), "{method} {path} is public");
+        }
+    }
+    assert_eq!(protected, 11, "every /api route but the document");
+}
+
+#[tokio::test]
+async fn api_operations_declare_their_json_error_bodies() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (spec, json) = document(&app).await;
+
+    let error_body = &json["components"]["schemas"]["ErrorBody"];
+    let mut required: Vec<&str> = error_body["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .map(|v| v.as_str().expect("name"))
+        .collect();
+    required.sort_unstable();
+    assert_eq!(required, ["code", "message", "status"]);
+
+    for (path, method, op) in spec.operations() {
+        let responses = op.responses(&spec);
+        if is_admin_route(&path) {
+            let unauthorized = responses
+                .get("401")
+                .unwrap_or_else(|| panic!("{method} {path} declares 401"));
+            assert!(
+                unauthorized.headers.contains_key("WWW-Authenticate"),
+                "{method} {path}"
+            );
+            let schema = unauthorized.content["application/json"]
+                .schema
+                .as_ref()
+                .expect("401 schema")
+                .resolve(&spec)
+                .expect("401 schema resolves");
+            let oas3::spec::Schema::Object(schema) = schema else {
+                panic!("{method} {path}: the 401 body is an object schema");
+            };
+            let oas3::spec::ObjectOrReference::Object(schema) = *schema else {
+                panic!("{method} {path}: resolved schemas are inline");
+            };
+            assert!(schema.properties.contains_key("code"), "{method} {path}");
+        }
+        // Every JSON error answer of the API and the webhook is the one error shape.
+        if path.starts_with("/api/") || path.starts_with("/webhooks/") {
+            let raw = &operation(&json, method.as_str(), &path)["responses"];
+            for (status, response) in raw.as_object().expect("responses") {
+                if !(status.starts_with('4') || status.starts_with('5')) {
+                    continue;
+                }
+                let response = match response["$ref"].as_str() {
+                    Some(target) => json
+                        .pointer(target.trim_start_matches('#'))
+                        .expect("response resolves"),
+                    None => response,
+                };
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+
+    // And the live 401 has exactly the declared fields.
+    let live: Value = app.get("/api/portals").await.json().await.expect("json");
+    let mut fields: Vec<&str> = live
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, required);
+}
