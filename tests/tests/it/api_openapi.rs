@@ -1,7 +1,9 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document generated from the router. It parses
-//! with a typed OpenAPI parser and every `$ref` resolves; it lists exactly the routes below,
-//! each of which the live app serves; `/api/*` operations declare the admin bearer token (and
-//! the live app enforces it) and their 401 error body; the public ones declare no security.
+//! with a typed OpenAPI parser, every `$ref` resolves and every schema is valid JSON Schema; it
+//! lists exactly the routes below, each of which the live app serves; `/api/*` operations
+//! declare the admin bearer token (and the live app enforces it) and their 401 error body; the
+//! public ones declare no security. Live answers, errors included, are checked against the
+//! document: a declared status and content type, and a body that validates (`jsonschema`).
 
 use std::collections::BTreeSet;
 
@@ -88,6 +90,66 @@ fn operation<'a>(json: &'a Value, method: &str, path: &str) -> &'a Value {
     op
 }
 
+/// A schema from the document, made a standalone JSON Schema (2020-12, the dialect of
+/// OpenAPI 3.1) whose `#/components/...` references resolve; building it also checks the
+/// schema against the JSON Schema meta-schema.
+fn validator(json: &Value, schema: &Value) -> jsonschema::Validator {
+    let mut root = match schema {
+        Value::Object(map) => map.clone(),
+        other => panic!("schema {other} is not an object"),
+    };
+    root.insert("components".to_owned(), json["components"].clone());
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&Value::Object(root))
+        .unwrap_or_else(|e| panic!("{schema} is not a valid JSON Schema: {e}"))
+}
+
+/// Checks a live answer against the document: its status is declared for the operation, its
+/// content type is a declared one, and a JSON body validates against the declared schema.
+/// Event streams are not read (they stay open while their job runs).
+async fn conforms(json: &Value, method: &str, template: &str, response: reqwest::Response) {
+    let status = response.status().as_u16().to_string();
+    let declared = &operation(json, method, template)["responses"][&status];
+    let declared = match declared["$ref"].as_str() {
+        Some(target) => json
+            .pointer(target.trim_start_matches('#'))
+            .expect("response resolves"),
+        None => declared,
+    };
+    assert!(
+        declared.is_object(),
+        "{method} {template} answered {status}, which the document does not declare"
+    );
+    let Some(content) = declared["content"].as_object() else {
+        return;
+    };
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (media, body) = content
+        .iter()
+        .find(|(media, _)| content_type.starts_with(media.as_str()))
+        .unwrap_or_else(|| {
+            panic!("{method} {template} {status}: {content_type:?} is not a declared content type")
+        });
+    if media != "application/json" {
+        return;
+    }
+    let value: Value = response.json().await.expect("a JSON body");
+    let errors: Vec<String> = validator(json, &body["schema"])
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {template} {status} does not match its schema: {errors:?}\n{value}"
+    );
+}
+
 /// The `{name}`s of a path template.
 fn path_params(path: &str) -> Vec<&str> {
     path.split('/')
@@ -172,6 +234,10 @@ async fn document_parses_as_openapi_3_1_and_every_ref_resolves() {
     ] {
         assert_eq!(schemas[name]["type"], "string", "{name}");
         assert_eq!(schemas[name]["enum"], Value::Array(values), "{name}");
+    }
+    // Every component schema is a valid JSON Schema.
+    for schema in schemas.as_object().expect("schemas").values() {
+        validator(&json, schema);
     }
     let run = &schemas["JobRun"]["properties"];
     assert_eq!(run["id"]["format"], "uuid");
@@ -261,7 +327,7 @@ fn concrete(template: &str, job: &str, portal: i64) -> String {
 #[tokio::test]
 async fn document_lists_exactly_the_routes_the_app_serves() {
     let app = spawn_app(Backend::Sqlite).await;
-    let (spec, _) = document(&app).await;
+    let (spec, json) = document(&app).await;
     let expected: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
@@ -310,8 +376,7 @@ async fn document_lists_exactly_the_routes_the_app_serves() {
             status != 404 && status != 405,
             "{method} {path} is listed but answers {status}"
         );
-        // The event stream stays open while the job is queued: its headers are enough.
-        drop(response);
+        conforms(&json, method, template, response).await;
     }
 }
 
@@ -336,14 +401,15 @@ async fn api_operations_require_the_admin_bearer_and_public_ones_do_not() {
                 "{method} {path}"
             );
             // What the document says is what the app does: no token, no answer.
-            let path = concrete(&path, "0190f6c8-6c35-7b1a-9f0a-1f2e3d4c5b6a", 1);
+            let concrete_path = concrete(&path, "0190f6c8-6c35-7b1a-9f0a-1f2e3d4c5b6a", 1);
             let response = app
                 .client
-                .request(method.clone(), app.url(&path))
+                .request(method.clone(), app.url(&concrete_path))
                 .send()
                 .await
                 .expect("request");
             assert_eq!(response.status(), 401, "{method} {path} without a token");
+            conforms(&json, method.as_str(), &path, response).await;
         } else {
             assert!(op.security.is_empty(), "{method} {path} is public");
         }
@@ -410,6 +476,73 @@ async fn api_operations_declare_their_json_error_bodies() {
                 );
             }
         }
+    }
+
+    // Error answers of the live app are declared, with bodies that match.
+    let unknown = "0190f6c8-6c35-7b1a-9f0a-1f2e3d4c5b6a";
+    let cases: [(&str, &str, String, Option<Value>, u16); 8] = [
+        (
+            "GET",
+            "/api/jobs/{id}",
+            "/api/jobs/not-a-uuid".into(),
+            None,
+            400,
+        ),
+        (
+            "GET",
+            "/api/jobs/{id}",
+            format!("/api/jobs/{unknown}"),
+            None,
+            404,
+        ),
+        (
+            "POST",
+            "/api/jobs/{id}/retry",
+            format!("/api/jobs/{unknown}/retry"),
+            None,
+            404,
+        ),
+        ("GET", "/api/jobs", "/api/jobs?limit=0".into(), None, 400),
+        (
+            "GET",
+            "/api/portals/{id}",
+            "/api/portals/999".into(),
+            None,
+            404,
+        ),
+        (
+            "GET",
+            "/api/portals/{portal}/contacts/{contact}/score",
+            "/api/portals/1/contacts/2/score".into(),
+            None,
+            404,
+        ),
+        (
+            "POST",
+            "/api/jobs",
+            "/api/jobs".into(),
+            Some(json!({"type": "bogus", "portal_id": 1})),
+            422,
+        ),
+        (
+            "POST",
+            "/api/jobs",
+            "/api/jobs".into(),
+            Some(json!({"type": "noop", "portal_id": 1})),
+            422,
+        ),
+    ];
+    for (method, template, path, body, status) in cases {
+        let mut request = app
+            .client
+            .request(method.parse().expect("method"), app.url(&path))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), status, "{method} {path}");
+        conforms(&json, method, template, response).await;
     }
 
     // And the live 401 has exactly the declared fields.
