@@ -50,20 +50,54 @@ pub fn stream_routes() -> OpenApiRouter<AppState> {
 }
 
 /// `POST /api/jobs` body.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateJob {
-    /// Any job but `noop` (a benchmark job, refused with 422).
     #[serde(rename = "type")]
     job_type: JobType,
     portal_id: i64,
     /// ScoreContact and WriteBack only.
     #[serde(default)]
-    #[schema(max_items = 10000)]
     contact_ids: Vec<i64>,
     /// ScoreContact and WriteBack only; bulk unless asked.
     #[serde(default)]
     lane: Option<Lane>,
+}
+
+/// The `POST /api/jobs` body as the OpenAPI document states it: which fields each job type
+/// takes. The handler reads [`CreateJob`] and enforces the same rules (422 `invalid_job`); the
+/// OpenAPI tests post bodies on both sides of each rule, so the two cannot drift apart.
+#[derive(ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = CreateJob)]
+#[allow(dead_code, reason = "describes the body for the document; never built")]
+// `deny_unknown_fields` on each variant (read by `ToSchema` only; no serde derive here) makes
+// every variant `additionalProperties: false`, as the handler's `CreateJob` is.
+enum CreateJobBody {
+    #[serde(deny_unknown_fields)]
+    InitialSync { portal_id: i64 },
+    #[serde(deny_unknown_fields)]
+    TrainModel { portal_id: i64 },
+    #[serde(deny_unknown_fields)]
+    NightlyResync { portal_id: i64 },
+    #[serde(deny_unknown_fields)]
+    ScoreContact {
+        portal_id: i64,
+        /// Duplicates are ignored.
+        #[schema(min_items = 1, max_items = 10000)]
+        contact_ids: Vec<i64>,
+        /// `bulk` unless asked.
+        lane: Option<Lane>,
+    },
+    #[serde(deny_unknown_fields)]
+    WriteBack {
+        portal_id: i64,
+        /// Duplicates are ignored.
+        #[schema(min_items = 1, max_items = 10000)]
+        contact_ids: Vec<i64>,
+        /// `bulk` unless asked.
+        lane: Option<Lane>,
+    },
 }
 
 fn unprocessable(message: impl Into<String>) -> ApiError {
@@ -76,7 +110,7 @@ fn unprocessable(message: impl Into<String>) -> ApiError {
     path = "/jobs",
     operation_id = "create_job",
     tag = "jobs",
-    request_body = CreateJob,
+    request_body = CreateJobBody,
     responses(
         (status = 202, description = "Queued (or recorded for the reconciler to queue).",
             body = job_runs::Model,
@@ -87,8 +121,9 @@ fn unprocessable(message: impl Into<String>) -> ApiError {
             body = ErrorBody),
         (status = 413, description = "The body is larger than 1 MiB.", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
-        (status = 422, description = "The body does not fit `CreateJob` (`invalid_body`), or \
-            the job cannot be made as asked (`invalid_job`).", body = ErrorBody),
+        (status = 422, description = "The body is JSON but not a job request \
+            (`invalid_body`), or not one this API makes: `noop`, no `contact_ids` for a contact \
+            job, `contact_ids` or `lane` for a portal job (`invalid_job`).", body = ErrorBody),
         (status = 503, response = Unavailable),
     )
 )]

@@ -273,11 +273,77 @@ async fn document_parses_as_openapi_3_1_and_every_ref_resolves() {
         request["application/json"]["schema"]["$ref"],
         "#/components/schemas/CreateJob"
     );
-    assert_eq!(
-        schemas["CreateJob"]["properties"]["type"]["$ref"],
-        "#/components/schemas/JobType"
-    );
-    assert_eq!(schemas["CreateJob"]["additionalProperties"], false);
+
+    // The job request: one closed variant per job type the API makes (all but `noop`), and
+    // the app accepts exactly the bodies the schema accepts.
+    let types: BTreeSet<String> = schemas["CreateJob"]["oneOf"]
+        .as_array()
+        .expect("one variant per job type")
+        .iter()
+        .map(|variant| {
+            assert_eq!(variant["additionalProperties"], false, "{variant}");
+            variant["properties"]["type"]["enum"][0]
+                .as_str()
+                .expect("the variant's type")
+                .to_owned()
+        })
+        .collect();
+    let made: BTreeSet<String> = JobType::iter()
+        .filter(|t| *t != JobType::Noop)
+        .map(|t| json!(t).as_str().expect("a string").to_owned())
+        .collect();
+    assert_eq!(types, made);
+    let portal = 4_243_i64;
+    jobs::portals::record_portal(&app.db.conn, portal, PortalStatus::Ready, &[])
+        .await
+        .expect("portal");
+    let body_schema = validator(&json, &request["application/json"]["schema"]);
+    let too_many: Vec<i64> = (0..10_001).collect();
+    for (body, accepted) in [
+        (json!({"type": "initial_sync", "portal_id": portal}), true),
+        (json!({"type": "train_model", "portal_id": portal}), true),
+        (json!({"type": "nightly_resync", "portal_id": portal}), true),
+        (
+            json!({"type": "score_contact", "portal_id": portal, "contact_ids": [1, 1], "lane": "realtime"}),
+            true,
+        ),
+        (
+            json!({"type": "write_back", "portal_id": portal, "contact_ids": [2], "lane": null}),
+            true,
+        ),
+        (json!({"type": "score_contact", "portal_id": portal}), false),
+        (
+            json!({"type": "write_back", "portal_id": portal, "contact_ids": []}),
+            false,
+        ),
+        (
+            json!({"type": "score_contact", "portal_id": portal, "contact_ids": too_many}),
+            false,
+        ),
+        (
+            json!({"type": "initial_sync", "portal_id": portal, "contact_ids": [1]}),
+            false,
+        ),
+        (
+            json!({"type": "train_model", "portal_id": portal, "lane": "bulk"}),
+            false,
+        ),
+        (json!({"type": "noop", "portal_id": portal}), false),
+        (json!({"type": "initial_sync"}), false),
+        (
+            json!({"type": "initial_sync", "portal_id": portal, "extra": 1}),
+            false,
+        ),
+    ] {
+        assert_eq!(
+            body_schema.is_valid(&body),
+            accepted,
+            "the schema on {body}"
+        );
+        let status = app.admin_post("/api/jobs", &body).await.status().as_u16();
+        let expected = if accepted { 202 } else { 422 };
+        assert_eq!(status, expected, "the app on {body}");
+    }
     for (template, path, name, max) in [
         ("/api/jobs", "/api/jobs", "limit", 200),
         (
