@@ -23,12 +23,39 @@ pub struct ApiError {
     pub retry_after_secs: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    status: u16,
-    code: &'a str,
-    message: &'a str,
+/// The JSON body of every error answer; named in the OpenAPI document so clients and the
+/// fuzzer can check error bodies too.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The HTTP status, repeated for clients that only see the body.
+    #[schema(minimum = 400, maximum = 599, example = 404)]
+    pub status: u16,
+    /// Stable and machine-readable, e.g. `unauthorized`, `not_found`, `invalid_query`.
+    #[schema(example = "not_found")]
+    pub code: &'static str,
+    /// A sentence for people.
+    #[schema(example = "no job 0190f6c8-6c35-7b1a-9f0a-1f2e3d4c5b6a")]
+    pub message: String,
 }
+
+/// How the OpenAPI document declares a 401: the error body plus the `WWW-Authenticate`
+/// challenge that [`ApiError::into_response`] adds.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "Missing or wrong admin bearer token (`code`: `unauthorized`).",
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"conturs\"`"))
+)]
+pub struct Unauthorized(pub ErrorBody);
+
+/// How the OpenAPI document declares a 503: a dependency (database, queue) is down, or the
+/// request ran past [`crate::REQUEST_TIMEOUT`] (then the body is empty).
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "The database or the queue is not answering (`database_unavailable`, \
+                   `queue_unavailable`); retry after `Retry-After` seconds.",
+    headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))
+)]
+pub struct Unavailable(pub ErrorBody);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -70,10 +97,10 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = self.code, message = %self.message, "request failed");
         }
-        let body = Body {
+        let body = ErrorBody {
             status: self.status.as_u16(),
             code: self.code,
-            message: &self.message,
+            message: self.message,
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();

@@ -4,14 +4,16 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use jobs::QueueBackend;
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::OUTAGE_RETRY_AFTER_SECS;
@@ -19,31 +21,95 @@ use crate::error::OUTAGE_RETRY_AFTER_SECS;
 /// How long a readiness probe waits for each dependency.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/health", get(health))
-        .route("/readyz", get(ready))
-        .route("/ready", get(ready))
+/// The four probe routes (public: they say nothing secret).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(health_legacy))
+        .routes(routes!(ready))
+        .routes(routes!(ready_legacy))
 }
 
 /// The process is up; says nothing about its dependencies.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "health",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String))
+)]
 async fn health() -> &'static str {
     "ok"
 }
 
-#[derive(Serialize)]
-struct Readiness {
-    database: &'static str,
-    queue: &'static str,
+/// `/healthz` under its older name.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "health",
+    responses((status = 200, description = "`ok`", content_type = "text/plain", body = String))
+)]
+async fn health_legacy() -> &'static str {
+    health().await
 }
 
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "unreachable" }
+/// Each dependency's answer to the readiness probe.
+#[derive(Serialize, ToSchema)]
+struct Readiness {
+    database: Verdict,
+    queue: Verdict,
+}
+
+/// Whether one dependency answered within the probe timeout.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Ok,
+    Unreachable,
+}
+
+fn verdict(ok: bool) -> Verdict {
+    if ok {
+        Verdict::Ok
+    } else {
+        Verdict::Unreachable
+    }
 }
 
 /// The process can do its work: the database and the queue answer (503 + Retry-After if not).
-async fn ready(State(state): State<AppState>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database and the queue answer.", body = Readiness),
+        (status = 503, description = "A dependency does not answer.", body = Readiness,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+async fn ready(state: State<AppState>) -> Response {
+    readiness(state).await
+}
+
+/// `/readyz` under its older name.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database and the queue answer.", body = Readiness),
+        (status = 503, description = "A dependency does not answer.", body = Readiness,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying."))),
+    )
+)]
+async fn ready_legacy(state: State<AppState>) -> Response {
+    readiness(state).await
+}
+
+async fn readiness(State(state): State<AppState>) -> Response {
     let database = matches!(
         tokio::time::timeout(PROBE_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await,
         Ok(Ok(_))

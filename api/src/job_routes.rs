@@ -7,12 +7,10 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use entity::{JobStatus, JobType, Lane, PortalStatus, job_events, job_runs, portals};
 use futures::Stream;
@@ -21,10 +19,13 @@ use jobs::payload::{InitialSync, NightlyResync, ScoreContact, TrainModel, WriteB
 use jobs::{EnqueueOptions, Ledger};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, Unavailable};
 
 /// Most contacts one API-made ScoreContact or WriteBack run may name.
 pub const MAX_CONTACTS_PER_JOB: usize = 10_000;
@@ -35,17 +36,17 @@ pub const MAX_PAGE: u64 = 200;
 pub const STREAM_POLL: Duration = Duration::from_millis(250);
 
 /// Everything under `/api/jobs` except the event stream (which must not time out).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/jobs", post(create).get(list))
-        .route("/jobs/{id}", get(show))
-        .route("/jobs/{id}/retry", post(retry))
-        .route("/jobs/{id}/cancel", post(cancel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show))
+        .routes(routes!(retry))
+        .routes(routes!(cancel))
 }
 
 /// `GET /api/jobs/{id}/events`.
-pub fn stream_routes() -> Router<AppState> {
-    Router::new().route("/jobs/{id}/events", get(events))
+pub fn stream_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
 }
 
 /// `POST /api/jobs` body.
@@ -63,10 +64,69 @@ struct CreateJob {
     lane: Option<Lane>,
 }
 
+/// The `POST /api/jobs` body as the OpenAPI document states it: which fields each job type
+/// takes. The handler reads [`CreateJob`] and enforces the same rules (422 `invalid_job`); the
+/// OpenAPI tests post bodies on both sides of each rule, so the two cannot drift apart.
+#[derive(ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = CreateJob)]
+#[allow(dead_code, reason = "describes the body for the document; never built")]
+// `deny_unknown_fields` on each variant (read by `ToSchema` only; no serde derive here) makes
+// every variant `additionalProperties: false`, as the handler's `CreateJob` is.
+enum CreateJobBody {
+    #[serde(deny_unknown_fields)]
+    InitialSync { portal_id: i64 },
+    #[serde(deny_unknown_fields)]
+    TrainModel { portal_id: i64 },
+    #[serde(deny_unknown_fields)]
+    NightlyResync { portal_id: i64 },
+    #[serde(deny_unknown_fields)]
+    ScoreContact {
+        portal_id: i64,
+        /// Duplicates are ignored.
+        #[schema(min_items = 1, max_items = 10000)]
+        contact_ids: Vec<i64>,
+        /// `bulk` unless asked.
+        lane: Option<Lane>,
+    },
+    #[serde(deny_unknown_fields)]
+    WriteBack {
+        portal_id: i64,
+        /// Duplicates are ignored.
+        #[schema(min_items = 1, max_items = 10000)]
+        contact_ids: Vec<i64>,
+        /// `bulk` unless asked.
+        lane: Option<Lane>,
+    },
+}
+
 fn unprocessable(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_job", message)
 }
 
+/// Queues a job for a connected portal; answers with its ledger row.
+#[utoipa::path(
+    post,
+    path = "/jobs",
+    operation_id = "create_job",
+    tag = "jobs",
+    request_body = CreateJobBody,
+    responses(
+        (status = 202, description = "Queued (or recorded for the reconciler to queue).",
+            body = job_runs::Model,
+            headers(("Location" = String, description = "`/api/jobs/{id}` of the new run."))),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 404, description = "No such portal.", body = ErrorBody),
+        (status = 409, description = "The portal is disconnected (`portal_disconnected`).",
+            body = ErrorBody),
+        (status = 413, description = "The body is larger than 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 422, description = "The body is JSON but not a job request \
+            (`invalid_body`), or not one this API makes: `noop`, no `contact_ids` for a contact \
+            job, `contact_ids` or `lane` for a portal job (`invalid_job`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CreateJob>,
@@ -154,27 +214,48 @@ async fn create(
 }
 
 /// `GET /api/jobs` filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     #[serde(rename = "type")]
     job_type: Option<JobType>,
     status: Option<JobStatus>,
+    /// Portal (HubSpot hub) id.
     portal: Option<i64>,
+    /// Only runs created strictly after this instant (RFC 3339).
     created_after: Option<DateTime<Utc>>,
+    /// Only runs created strictly before this instant (RFC 3339).
     created_before: Option<DateTime<Utc>>,
     /// The last id of the previous page: this page holds older runs.
     cursor: Option<Uuid>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+/// One page of runs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 struct JobPage {
     jobs: Vec<job_runs::Model>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    /// Pass as `cursor` for the next (older) page; null on the last page.
     next_cursor: Option<Uuid>,
 }
 
+/// Lists runs, newest first, with filters and cursor paging.
+#[utoipa::path(
+    get,
+    path = "/jobs",
+    operation_id = "list_jobs",
+    tag = "jobs",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of runs.", body = JobPage),
+        (status = 400, description = "A filter does not parse, is unknown, or `limit` is out \
+            of range (`invalid_query`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -219,12 +300,28 @@ async fn list(
     Ok(Json(JobPage { jobs, next_cursor }))
 }
 
-#[derive(Debug, Serialize)]
+/// A run and its timeline.
+#[derive(Debug, Serialize, ToSchema)]
 struct JobDetail {
     job: job_runs::Model,
+    /// Oldest first.
     events: Vec<job_events::Model>,
 }
 
+/// One run with its timeline.
+#[utoipa::path(
+    get,
+    path = "/jobs/{id}",
+    operation_id = "get_job",
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The run and its events.", body = JobDetail),
+        (status = 400, description = "`id` is not a UUID (`invalid_path`).", body = ErrorBody),
+        (status = 404, description = "No such run.", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -235,6 +332,22 @@ async fn show(
     Ok(Json(JobDetail { job, events }))
 }
 
+/// Retries a failed or dead run (same id, attempts start again).
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/retry",
+    operation_id = "retry_job",
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "The run's id.")),
+    responses(
+        (status = 202, description = "Queued again.", body = job_runs::Model),
+        (status = 400, description = "`id` is not a UUID (`invalid_path`).", body = ErrorBody),
+        (status = 404, description = "No such run.", body = ErrorBody),
+        (status = 409, description = "The run is neither failed nor dead (`not_retryable`).",
+            body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn retry(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -261,6 +374,22 @@ async fn retry(
     Ok((StatusCode::ACCEPTED, Json(ledger.get(id).await?)).into_response())
 }
 
+/// Cancels a run that has not finished.
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/cancel",
+    operation_id = "cancel_job",
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "Cancelled.", body = job_runs::Model),
+        (status = 400, description = "`id` is not a UUID (`invalid_path`).", body = ErrorBody),
+        (status = 404, description = "No such run.", body = ErrorBody),
+        (status = 409, description = "The run has already finished (`already_finished`).",
+            body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -289,9 +418,10 @@ fn status_name(status: JobStatus) -> String {
         .unwrap_or_default()
 }
 
-/// One progress snapshot on the event stream.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-struct Snapshot {
+/// One progress snapshot on the event stream (the `data` of each event).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = JobSnapshot)]
+pub(crate) struct Snapshot {
     id: Uuid,
     status: JobStatus,
     phase: Option<String>,
@@ -321,8 +451,27 @@ impl From<&job_runs::Model> for Snapshot {
     }
 }
 
+/// Follows a run live (Server-Sent Events).
+///
 /// Streams `progress` events (a snapshot whenever the run changes) and ends with the terminal
 /// snapshot as a `finished` event.
+#[utoipa::path(
+    get,
+    path = "/jobs/{id}/events",
+    operation_id = "job_events",
+    tag = "jobs",
+    params(("id" = Uuid, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "Server-Sent Events: `progress` events while the run \
+            changes, then one `finished` event, after which the stream ends; an `error` event \
+            (plain text) if the ledger stops answering. Each `progress` and `finished` event's \
+            `data` is a `JobSnapshot` (see components) as JSON.",
+            content_type = "text/event-stream", body = String),
+        (status = 400, description = "`id` is not a UUID (`invalid_path`).", body = ErrorBody),
+        (status = 404, description = "No such run.", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

@@ -4,7 +4,8 @@
 //! [`Application::build`] binds the listener and returns a handle that knows its port, so `main`
 //! and the end-to-end tests start the very same server (tests bind port 0).
 //!
-//! Front doors and how each is authenticated: `/api/*` by the admin bearer token ([`auth`]),
+//! Front doors and how each is authenticated: `/api/*` by the admin bearer token ([`auth`];
+//! all but the public OpenAPI document, [`openapi`]),
 //! `/webhooks/hubspot` by HubSpot's signature ([`webhooks`]), `/oauth/hubspot/*` by the signed,
 //! single-use `state` ([`oauth`]), `/metrics` by the admin bearer token too ([`metrics`]).
 
@@ -14,6 +15,7 @@ mod health;
 mod job_routes;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
 mod portal_routes;
 mod score_routes;
 mod state;
@@ -33,6 +35,7 @@ use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use platform::shutdown::terminate_signal;
 pub use state::{ApiConfig, AppState, Clock};
@@ -98,27 +101,30 @@ impl Application {
     }
 }
 
+/// Every route, and the OpenAPI document generated from them (served at [`openapi::PATH`]).
 fn router(state: AppState) -> Router {
     let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT);
-    let admin = axum::middleware::from_fn_with_state(state.clone(), auth::require_admin);
     let api = job_routes::routes()
         .merge(portal_routes::routes())
         .merge(score_routes::routes())
         .layer(timeout)
         // Job event streams run for as long as their job, so they sit outside the timeout.
-        .merge(job_routes::stream_routes())
-        .route_layer(admin.clone())
-        .fallback(error::api_not_found);
+        .merge(job_routes::stream_routes());
+    let api = openapi::protect(api, &state).fallback(error::api_not_found);
     // Outermost, so it counts every answer: 401s, 413s and timeouts included.
     let track =
         axum::middleware::from_fn_with_state(state.http_metrics.clone(), metrics::http::track);
-    Router::new()
+    let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .merge(health::routes())
         .merge(oauth::routes())
         .merge(webhooks::routes())
-        .merge(metrics::routes().route_layer(admin))
+        .merge(openapi::protect(metrics::routes(), &state))
+        .merge(openapi::routes())
         .layer(timeout)
         .nest("/api", api)
+        .split_for_parts();
+    router
+        .layer(openapi::serve(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(track)

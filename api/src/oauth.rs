@@ -7,11 +7,9 @@
 //! The callback is a browser page, so every failure ends on a short HTML page with the right
 //! status (400, 403, 409, 502, 503), never a 500 or a JSON body.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use chrono::{DateTime, Utc};
 use entity::{PortalStatus, oauth_states, portals};
 use hubspot::oauth::{StateClaims, StateError};
@@ -20,13 +18,16 @@ use jobs::payload::InitialSync;
 use jobs::payload::JobPayload as _;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/oauth/hubspot/install", get(install))
-        .route("/oauth/hubspot/callback", get(callback))
+/// Install and callback (public: browsers follow them; the signed state protects them).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(install))
+        .routes(routes!(callback))
 }
 
 /// The board page a freshly connected portal lands on.
@@ -35,6 +36,15 @@ pub fn portal_page(portal_id: i64) -> String {
 }
 
 /// 302 to HubSpot's authorize URL with the required scopes and a fresh signed state.
+#[utoipa::path(
+    get,
+    path = "/oauth/hubspot/install",
+    operation_id = "oauth_install",
+    tag = "oauth",
+    responses((status = 302, description = "To HubSpot's consent screen.",
+        headers(("Location" = String, description = "HubSpot's authorize URL with `client_id`, \
+            `redirect_uri`, `scope` and a signed `state`."))))
+)]
 async fn install(State(state): State<AppState>) -> Response {
     let url = state.hubspot.install_url(&state.config.state_signer, None);
     (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
@@ -82,6 +92,34 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Where HubSpot sends the browser back after consent. Failures are short HTML pages.
+#[utoipa::path(
+    get,
+    path = "/oauth/hubspot/callback",
+    operation_id = "oauth_callback",
+    tag = "oauth",
+    params(
+        ("code" = Option<String>, Query, description = "The authorization code."),
+        ("state" = Option<String>, Query, description = "The signed state `install` issued."),
+        ("error" = Option<String>, Query,
+            description = "Set by HubSpot instead of `code` (e.g. `access_denied`)."),
+        ("error_description" = Option<String>, Query, description = "HubSpot's detail."),
+    ),
+    responses(
+        (status = 302, description = "Connected; the initial sync is queued.",
+            headers(("Location" = String, description = "The portal's board page."))),
+        (status = 400, description = "Missing or malformed `state` or `code`, an expired \
+            link, or an error from HubSpot.", content_type = "text/html", body = String),
+        (status = 403, description = "Consent declined, or a `state` Conturs did not sign.",
+            content_type = "text/html", body = String),
+        (status = 409, description = "This `state` was already used.",
+            content_type = "text/html", body = String),
+        (status = 502, description = "HubSpot refused the code exchange.",
+            content_type = "text/html", body = String),
+        (status = 503, description = "The connection could not be saved; try again.",
+            content_type = "text/html", body = String),
+    )
+)]
 async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
     match connect(&state, raw.as_deref().unwrap_or_default()).await {
         Ok(portal_id) => (

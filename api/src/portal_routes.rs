@@ -5,31 +5,46 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use entity::{ModelStatus, PortalStatus, models, portals, scores};
 use jobs::usage::{PortalUsage, UsageTotals};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiPath};
+use crate::error::{ApiError, ApiPath, ErrorBody, Unavailable};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/portals", get(list))
-        .route("/portals/{id}", get(show))
-        .route("/portals/{id}/disconnect", post(disconnect))
+/// `/api/portals` and its children (scores are in `score_routes`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(disconnect))
 }
 
-#[derive(Debug, Serialize)]
+/// Every portal, by id.
+#[derive(Debug, Serialize, ToSchema)]
 struct PortalList {
     portals: Vec<portals::Model>,
 }
 
+/// Lists every portal.
+#[utoipa::path(
+    get,
+    path = "/portals",
+    operation_id = "list_portals",
+    tag = "portals",
+    responses(
+        (status = 200, description = "All portals, by id.", body = PortalList),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn list(State(state): State<AppState>) -> Result<Json<PortalList>, ApiError> {
     let portals = portals::Entity::find()
         .order_by_asc(portals::Column::Id)
@@ -38,7 +53,8 @@ async fn list(State(state): State<AppState>) -> Result<Json<PortalList>, ApiErro
     Ok(Json(PortalList { portals }))
 }
 
-#[derive(Debug, Serialize)]
+/// A portal with its grade distribution.
+#[derive(Debug, Serialize, ToSchema)]
 struct PortalDetail {
     portal: portals::Model,
     /// Contacts per grade (A–F), plus `unscored` for contacts without a score.
@@ -50,7 +66,7 @@ struct PortalDetail {
 }
 
 /// A trained model as the portal page shows it: which, when, from what, and how good.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ModelSummary {
     version: i32,
     /// `active` (scores come from it) or `retired`.
@@ -62,6 +78,7 @@ struct ModelSummary {
     negatives: i32,
     unlabeled: i32,
     /// Quality as evaluated at training: cross-validated AUC, lift, capture, grade rates.
+    #[schema(value_type = Object)]
     metrics: serde_json::Value,
 }
 
@@ -82,7 +99,7 @@ impl From<models::Model> for ModelSummary {
 
 /// Requests sent to HubSpot for this portal against the budget Conturs keeps to, as written
 /// down by the workers (every few seconds, so the newest window may still be filling up).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct BudgetUse {
     /// Width of a window in seconds (HubSpot limits requests per rolling 10 s).
     window_seconds: i64,
@@ -101,7 +118,7 @@ struct BudgetUse {
 }
 
 /// Requests (searches included), 429s and 5xx answers over a stretch of time.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct UsageWindow {
     requests: i64,
     responses_429: i64,
@@ -147,6 +164,21 @@ async fn find(state: &AppState, id: i64) -> Result<portals::Model, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no portal {id}")))
 }
 
+/// One portal with its grade distribution.
+#[utoipa::path(
+    get,
+    path = "/portals/{id}",
+    operation_id = "get_portal",
+    tag = "portals",
+    params(("id" = i64, Path, description = "The portal (HubSpot hub) id.")),
+    responses(
+        (status = 200, description = "The portal.", body = PortalDetail),
+        (status = 400, description = "`id` is not an integer (`invalid_path`).",
+            body = ErrorBody),
+        (status = 404, description = "No such portal.", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
@@ -181,8 +213,29 @@ async fn show(
     }))
 }
 
+/// Disconnects a portal.
+///
 /// Revokes the refresh token (HubSpot first, so a failure leaves everything as it was) and
 /// marks the portal disconnected: webhooks and job requests for it are refused from now on.
+#[utoipa::path(
+    post,
+    path = "/portals/{id}/disconnect",
+    operation_id = "disconnect_portal",
+    tag = "portals",
+    params(("id" = i64, Path, description = "The portal (HubSpot hub) id.")),
+    responses(
+        (status = 200, description = "Disconnected; the portal as it is now.",
+            body = portals::Model),
+        (status = 400, description = "`id` is not an integer (`invalid_path`).",
+            body = ErrorBody),
+        (status = 404, description = "No such portal.", body = ErrorBody),
+        (status = 409, description = "Already disconnected (`already_disconnected`).",
+            body = ErrorBody),
+        (status = 502, description = "HubSpot did not revoke the token (`revoke_failed`); \
+            nothing changed.", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn disconnect(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,

@@ -2,35 +2,55 @@
 //! another portal is simply not found): one contact's score with explanation, top factors and
 //! history, and a portal's top-N contacts by score.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use entity::{score_history, scores};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody, Unavailable};
 
 /// Largest top-N list.
 pub const MAX_TOP: u64 = 500;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/portals/{portal}/scores/top", get(top))
-        .route(
-            "/portals/{portal}/contacts/{contact}/score",
-            get(contact_score),
-        )
+/// The score routes, under `/api/portals/{portal}`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(top))
+        .routes(routes!(contact_score))
 }
 
-#[derive(Debug, Serialize)]
+/// A contact's current score and how it got there.
+#[derive(Debug, Serialize, ToSchema)]
 struct ContactScore {
     score: scores::Model,
     /// Oldest first.
     history: Vec<score_history::Model>,
 }
 
+/// One contact's score with its explanation, top factors and history.
+#[utoipa::path(
+    get,
+    path = "/portals/{portal}/contacts/{contact}/score",
+    operation_id = "get_contact_score",
+    tag = "scores",
+    params(
+        ("portal" = i64, Path, description = "The portal (HubSpot hub) id."),
+        ("contact" = i64, Path, description = "The HubSpot contact id."),
+    ),
+    responses(
+        (status = 200, description = "The score and its history.", body = ContactScore),
+        (status = 400, description = "An id is not an integer (`invalid_path`).",
+            body = ErrorBody),
+        (status = 404, description = "No score for this contact in this portal.",
+            body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn contact_score(
     State(state): State<AppState>,
     ApiPath((portal, contact)): ApiPath<(i64, i64)>,
@@ -50,17 +70,39 @@ async fn contact_score(
     Ok(Json(ContactScore { score, history }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct TopQuery {
+    /// How many contacts (default 10).
+    #[param(minimum = 1, maximum = 500)]
     n: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+/// The highest-scored contacts, best first.
+#[derive(Debug, Serialize, ToSchema)]
 struct TopScores {
     contacts: Vec<scores::Model>,
 }
 
+/// A portal's top N contacts by score (ties by contact id).
+#[utoipa::path(
+    get,
+    path = "/portals/{portal}/scores/top",
+    operation_id = "top_scores",
+    tag = "scores",
+    params(
+        ("portal" = i64, Path, description = "The portal (HubSpot hub) id."),
+        TopQuery,
+    ),
+    responses(
+        (status = 200, description = "Best first; empty for an unknown portal.",
+            body = TopScores),
+        (status = 400, description = "`portal` is not an integer (`invalid_path`), or `n` \
+            does not parse or is out of range (`invalid_query`).", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn top(
     State(state): State<AppState>,
     ApiPath(portal): ApiPath<i64>,

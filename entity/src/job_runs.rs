@@ -1,12 +1,14 @@
 //! The progress ledger and outbox (DESIGN §3): one row per job, written before the job is queued,
 //! so an acknowledged job survives a queue that loses its data.
 
+use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{JobStatus, JobType, Lane};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = JobRun))]
 #[sea_orm(table_name = "job_runs")]
 pub struct Model {
     /// UUIDv7: time-ordered, so it doubles as the paging cursor.
@@ -16,6 +18,7 @@ pub struct Model {
     pub job_type: JobType,
     pub lane: Lane,
     pub status: JobStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: Json,
     pub attempts: i32,
     pub max_attempts: i32,
@@ -36,12 +39,12 @@ pub struct Model {
     pub worker: Option<String>,
     /// The job that enqueued this one (InitialSync → TrainModel → …).
     pub parent_id: Option<Uuid>,
-    pub created_at: DateTimeUtc,
-    pub started_at: Option<DateTimeUtc>,
-    pub finished_at: Option<DateTimeUtc>,
-    pub updated_at: DateTimeUtc,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
     /// Last sign of life from the worker running it.
-    pub heartbeat_at: Option<DateTimeUtc>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,11 +1,13 @@
 //! Trained scoring models, versioned per portal, with their metrics and calibration.
 
+use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ModelStatus;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScoringModel))]
 #[sea_orm(table_name = "models")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -20,12 +22,14 @@ pub struct Model {
     pub negatives: i32,
     pub unlabeled: i32,
     /// Cross-validated AUC, lift, capture, win rate by grade…
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metrics: Json,
     /// The serialized `scoring` artefact: weights, feature schema and calibration table.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub artefact: Json,
     /// The artefact's schema version, so an old one is rejected clearly after an upgrade.
     pub schema_version: i32,
-    pub trained_at: DateTimeUtc,
+    pub trained_at: DateTime<Utc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -59,7 +59,9 @@ pub fn verify_v3(
         .trim()
         .parse()
         .map_err(|_| SignatureError::BadTimestamp)?;
-    if (now_ms - timestamp_ms).abs() > MAX_TIMESTAMP_AGE_MS {
+    // `abs_diff`: any i64 a client sends must not overflow (it would panic in debug builds
+    // and wrap into the window in release builds).
+    if now_ms.abs_diff(timestamp_ms) > MAX_TIMESTAMP_AGE_MS.unsigned_abs() {
         return Err(SignatureError::Expired);
     }
     let expected = base64::engine::general_purpose::STANDARD
@@ -240,6 +242,24 @@ mod tests {
             verify_v3(SECRET, request, Some("1693657560000"), Some(sig), early),
             Err(SignatureError::Expired)
         );
+    }
+
+    #[test]
+    fn v3_refuses_extreme_timestamps_without_overflow() {
+        let request = post(b"{'example_field':'example_value'}");
+        let sig = "K36dawei4A+QBNolUOqo7s91KQDWQ5MXZ/QufNYuk/Y=";
+        for (header, now) in [
+            (i64::MIN, TS),
+            (i64::MAX, TS),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+        ] {
+            assert_eq!(
+                verify_v3(SECRET, request, Some(&header.to_string()), Some(sig), now),
+                Err(SignatureError::Expired),
+                "timestamp {header} at {now}"
+            );
+        }
     }
 
     #[test]

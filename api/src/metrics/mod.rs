@@ -16,24 +16,38 @@ pub mod http;
 mod ledger;
 mod usage;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::registry::Registry;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 pub use http::HttpMetrics;
 
-/// The scrape route (the caller adds the admin check).
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(scrape))
+/// The scrape route (the caller adds the admin check, see `openapi::protect`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(scrape))
 }
 
+/// Prometheus metrics: HTTP answers, job runs and HubSpot use.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.",
+            content_type = "text/plain", body = String),
+        (status = 503, description = "The database did not answer (`database_unavailable`).",
+            body = ErrorBody),
+    )
+)]
 async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
     let mut registry = Registry::default();
     state.http_metrics.register(&mut registry);

@@ -14,15 +14,18 @@ const MAX_SUBSCRIPTION_TYPE: usize = 64;
 const MAX_PROPERTY_NAME: usize = 255;
 
 /// One event as HubSpot sends it. Unknown fields are ignored; ids are numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
     #[serde(default)]
     pub event_id: i64,
     pub portal_id: i64,
+    /// e.g. `contact.propertyChange`, `contact.deletion`, `contact.merge`.
+    #[schema(min_length = 1, max_length = 64)]
     pub subscription_type: String,
     pub object_id: i64,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub property_name: Option<String>,
     /// ms since the epoch.
     pub occurred_at: i64,

@@ -29,7 +29,7 @@ use crate::error::ApiError;
 
 /// What a batch became; returned as the response body (HubSpot ignores it, operators and tests
 /// read it).
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct IntakeReport {
     pub received: usize,
     /// Seen before (a redelivery, or a repeat within the batch).

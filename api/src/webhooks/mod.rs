@@ -10,29 +10,61 @@ pub mod events;
 pub mod intake;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Method, Uri, header};
-use axum::routing::post;
 use hubspot::webhook::{
     HEADER_SIGNATURE, HEADER_SIGNATURE_V3, HEADER_SIGNATURE_VERSION, HEADER_TIMESTAMP,
     SignatureError, SignedRequest, verify_v1_v2, verify_v3,
 };
 use secrecy::ExposeSecret as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody, Unavailable};
 use crate::{ApiConfig, AppState};
+use events::WebhookEvent;
 use intake::IntakeReport;
 
 /// Where HubSpot delivers events.
 pub const PATH: &str = "/webhooks/hubspot";
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route(PATH, post(receive))
+/// The webhook endpoint (authenticated by HubSpot's signature, not the admin token).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
 }
 
+/// A batch of HubSpot webhook events (at most 100), signed by HubSpot over the raw body.
+#[utoipa::path(
+    post,
+    path = PATH,
+    operation_id = "receive_webhooks",
+    tag = "webhooks",
+    params(
+        ("X-HubSpot-Signature-v3" = Option<String>, Header, nullable = false,
+            description = "v3 signature: base64 HMAC-SHA256 of method, URL, body and timestamp."),
+        ("X-HubSpot-Request-Timestamp" = Option<i64>, Header, nullable = false,
+            description = "ms since the epoch; v3 signatures older than 5 minutes are refused."),
+        ("X-HubSpot-Signature" = Option<String>, Header, nullable = false,
+            description = "v1/v2 signature, only accepted when configured."),
+        ("X-HubSpot-Signature-Version" = Option<String>, Header, nullable = false,
+            description = "`v1` or `v2`, with `X-HubSpot-Signature`."),
+    ),
+    request_body(content = Vec<WebhookEvent>, content_type = "application/json",
+        description = "At most 100 events."),
+    responses(
+        (status = 200, description = "Recorded; what the batch became (also for unknown \
+            portals).", body = IntakeReport),
+        (status = 400, description = "Not a batch of HubSpot events, more than 100 events, or \
+            an invalid event (`invalid_batch`).", body = ErrorBody),
+        (status = 401, description = "Missing, wrong or stale signature (`missing_signature`, \
+            `invalid_signature`, `stale_timestamp`).", body = ErrorBody),
+        (status = 413, description = "The body is larger than 1 MiB.", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
 async fn receive(
     State(state): State<AppState>,
     method: Method,

@@ -6,6 +6,7 @@ mod api_health;
 mod api_jobs;
 mod api_metrics;
 mod api_oauth;
+mod api_openapi;
 mod api_portals;
 mod api_probes;
 mod api_scores;
