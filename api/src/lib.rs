@@ -7,12 +7,13 @@
 //! Front doors and how each is authenticated: `/api/*` by the admin bearer token ([`auth`];
 //! all but the public OpenAPI document, [`openapi`]),
 //! `/webhooks/hubspot` by HubSpot's signature ([`webhooks`]), `/oauth/hubspot/*` by the signed,
-//! single-use `state` ([`oauth`]).
+//! single-use `state` ([`oauth`]), `/metrics` by the admin bearer token too ([`metrics`]).
 
 pub mod auth;
 pub mod error;
 mod health;
 mod job_routes;
+pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 mod portal_routes;
@@ -110,10 +111,14 @@ fn router(state: AppState) -> Router {
         // Job event streams run for as long as their job, so they sit outside the timeout.
         .merge(job_routes::stream_routes());
     let api = openapi::protect(api, &state).fallback(error::api_not_found);
+    // Outermost, so it counts every answer: 401s, 413s and timeouts included.
+    let track =
+        axum::middleware::from_fn_with_state(state.http_metrics.clone(), metrics::http::track);
     let (router, document) = OpenApiRouter::with_openapi(openapi::base())
         .merge(health::routes())
         .merge(oauth::routes())
         .merge(webhooks::routes())
+        .merge(openapi::protect(metrics::routes(), &state))
         .merge(openapi::routes())
         .layer(timeout)
         .nest("/api", api)
@@ -122,5 +127,6 @@ fn router(state: AppState) -> Router {
         .layer(openapi::serve(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
+        .layer(track)
         .with_state(state)
 }
