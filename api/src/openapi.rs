@@ -35,7 +35,8 @@ pub const PATH: &str = "/api/openapi.json";
     info(
         title = "Conturs API",
         description = "Lead scoring for HubSpot: jobs, portals and scores under `/api` (admin \
-                       bearer token), HubSpot's OAuth install and webhooks, and health probes."
+                       bearer token), HubSpot's OAuth install and webhooks, health probes and \
+                       Prometheus metrics (admin bearer token)."
     ),
     components(
         schemas(ErrorBody, Snapshot),
@@ -48,6 +49,7 @@ pub const PATH: &str = "/api/openapi.json";
         (name = "oauth", description = "Connecting a HubSpot account."),
         (name = "webhooks", description = "HubSpot's signed event batches."),
         (name = "health", description = "Liveness and readiness probes."),
+        (name = "metrics", description = "Prometheus metrics (admin bearer token)."),
         (name = "openapi", description = "This document."),
     ),
     modifiers(&AdminScheme)

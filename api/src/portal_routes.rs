@@ -53,7 +53,7 @@ async fn list(State(state): State<AppState>) -> Result<Json<PortalList>, ApiErro
     Ok(Json(PortalList { portals }))
 }
 
-/// A portal with its grade distribution.
+/// A portal with its grade distribution, latest model and HubSpot budget use.
 #[derive(Debug, Serialize, ToSchema)]
 struct PortalDetail {
     portal: portals::Model,
@@ -164,7 +164,7 @@ async fn find(state: &AppState, id: i64) -> Result<portals::Model, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no portal {id}")))
 }
 
-/// One portal with its grade distribution.
+/// One portal with its grade distribution, latest model and HubSpot budget use.
 #[utoipa::path(
     get,
     path = "/portals/{id}",

@@ -21,31 +21,31 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::registry::Registry;
-
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, Unavailable};
 
 pub use http::HttpMetrics;
 
-/// The scrape route (the caller adds the admin check, see `openapi::protect`).
+/// The scrape route (the caller adds the admin check, `openapi::protect`).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(scrape))
 }
 
-/// Prometheus metrics: HTTP answers, job runs and HubSpot use.
+/// Prometheus metrics: HTTP, jobs, HubSpot requests and 429s.
 #[utoipa::path(
     get,
     path = "/metrics",
     operation_id = "metrics",
     tag = "metrics",
     responses(
-        (status = 200, description = "Prometheus text exposition format 0.0.4.",
+        (status = 200, description = "Prometheus text format 0.0.4.",
             content_type = "text/plain", body = String),
-        (status = 503, description = "The database did not answer (`database_unavailable`).",
+        (status = 500, description = "The metrics could not be encoded (`metrics_encoding`).",
             body = ErrorBody),
+        (status = 503, response = Unavailable),
     )
 )]
 async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -1,9 +1,10 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document generated from the router. It parses
 //! with a typed OpenAPI parser, every `$ref` resolves and every schema is valid JSON Schema; it
-//! lists exactly the routes below, each of which the live app serves; `/api/*` operations
-//! declare the admin bearer token (and the live app enforces it) and their 401 error body; the
-//! public ones declare no security. Live answers, errors included, are checked against the
-//! document: a declared status and content type, and a body that validates (`jsonschema`).
+//! lists exactly the routes below, each of which the live app serves; `/api/*` and `/metrics`
+//! operations declare the admin bearer token (and the live app enforces it) and their 401 error
+//! body; the public ones declare no security. Live answers, errors included, are checked
+//! against the document: a declared status and content type, and a body that validates
+//! (`jsonschema`).
 
 use std::collections::BTreeSet;
 
@@ -40,6 +41,7 @@ const ROUTES: &[(&str, &str)] = &[
 /// The one `/api` route that needs no admin token.
 const DOCUMENT: &str = "/api/openapi.json";
 
+/// `/api/*` but the document, and `/metrics`, need the admin token.
 fn is_admin_route(path: &str) -> bool {
     (path.starts_with("/api/") && path != DOCUMENT) || path == "/metrics"
 }
@@ -481,7 +483,10 @@ async fn api_operations_require_the_admin_bearer_and_public_ones_do_not() {
             assert!(op.security.is_empty(), "{method} {path} is public");
         }
     }
-    assert_eq!(protected, 11, "every /api route but the document");
+    assert_eq!(
+        protected, 12,
+        "every /api route but the document, and /metrics"
+    );
 }
 
 #[tokio::test]
@@ -524,7 +529,7 @@ async fn api_operations_declare_their_json_error_bodies() {
             assert!(schema.properties.contains_key("code"), "{method} {path}");
         }
         // Every JSON error answer of the API and the webhook is the one error shape.
-        if path.starts_with("/api/") || path.starts_with("/webhooks/") {
+        if is_admin_route(&path) || path.starts_with("/webhooks/") {
             let raw = &operation(&json, method.as_str(), &path)["responses"];
             for (status, response) in raw.as_object().expect("responses") {
                 if !(status.starts_with('4') || status.starts_with('5')) {
