@@ -6,12 +6,13 @@
 //!
 //! Front doors and how each is authenticated: `/api/*` by the admin bearer token ([`auth`]),
 //! `/webhooks/hubspot` by HubSpot's signature ([`webhooks`]), `/oauth/hubspot/*` by the signed,
-//! single-use `state` ([`oauth`]).
+//! single-use `state` ([`oauth`]), `/metrics` by the admin bearer token too ([`metrics`]).
 
 pub mod auth;
 pub mod error;
 mod health;
 mod job_routes;
+pub mod metrics;
 pub mod oauth;
 mod portal_routes;
 mod score_routes;
@@ -106,15 +107,20 @@ fn router(state: AppState) -> Router {
         .layer(timeout)
         // Job event streams run for as long as their job, so they sit outside the timeout.
         .merge(job_routes::stream_routes())
-        .route_layer(admin)
+        .route_layer(admin.clone())
         .fallback(error::api_not_found);
+    // Outermost, so it counts every answer: 401s, 413s and timeouts included.
+    let track =
+        axum::middleware::from_fn_with_state(state.http_metrics.clone(), metrics::http::track);
     Router::new()
         .merge(health::routes())
         .merge(oauth::routes())
         .merge(webhooks::routes())
+        .merge(metrics::routes().route_layer(admin))
         .layer(timeout)
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
+        .layer(track)
         .with_state(state)
 }

@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::auth::AdminToken;
+use crate::metrics::HttpMetrics;
 
 /// The time source; tests pin it to replay published webhook signature vectors.
 #[derive(Clone)]
@@ -70,6 +71,8 @@ pub struct AppState {
     pub queue: Queue,
     pub hubspot: HubSpotClient,
     pub config: Arc<ApiConfig>,
+    /// This app's HTTP request counters, for `/metrics`.
+    pub http_metrics: HttpMetrics,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
                 public_url: settings.public_url.clone(),
                 clock: Clock::system(),
             }),
+            http_metrics: HttpMetrics::default(),
         })
     }
 

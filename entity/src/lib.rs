@@ -11,6 +11,7 @@ pub mod companies;
 pub mod contacts;
 pub mod deals;
 pub mod enums;
+pub mod hubspot_usage;
 pub mod job_events;
 pub mod job_runs;
 pub mod models;
@@ -33,6 +34,7 @@ pub mod prelude {
     pub use crate::companies::Entity as Companies;
     pub use crate::contacts::Entity as Contacts;
     pub use crate::deals::Entity as Deals;
+    pub use crate::hubspot_usage::Entity as HubspotUsage;
     pub use crate::job_events::Entity as JobEvents;
     pub use crate::job_runs::Entity as JobRuns;
     pub use crate::models::Entity as Models;

@@ -22,6 +22,7 @@ use crate::oauth::{RefreshCoordination, TokenStore};
 use crate::paths::{ApiPaths, HubSpotApiVersion};
 use crate::retry::{RateLimitWait, RetryPolicy, with_retries};
 use crate::transport::{RawResponse, Transport};
+use crate::usage::UsageCounter;
 
 /// Everything needed to talk to HubSpot as the Conturs app.
 #[derive(Debug, Clone)]
@@ -83,6 +84,7 @@ struct Inner {
     config: ClientConfig,
     budget: RateBudget,
     tokens: TokenManager,
+    usage: UsageCounter,
 }
 
 impl std::fmt::Debug for HubSpotClient {
@@ -120,6 +122,7 @@ impl HubSpotClient {
                     .with_margin(config.refresh_margin),
                 config,
                 budget,
+                usage: UsageCounter::default(),
             }),
         })
     }
@@ -147,6 +150,12 @@ impl HubSpotClient {
 
     pub fn budget(&self) -> &RateBudget {
         &self.inner.budget
+    }
+
+    /// What this client has sent to each portal, per 10-second window, not yet drained: the
+    /// process that owns the client writes it down for the portal page and `/metrics`.
+    pub fn usage(&self) -> &UsageCounter {
+        &self.inner.usage
     }
 
     /// A handle for one portal's CRM calls on one lane.
@@ -228,7 +237,16 @@ impl PortalClient {
                 if let Some(body) = call.body {
                     request = request.json(body);
                 }
-                let response = inner.transport.send(call.endpoint, request).await?;
+                // Counted in the window it was sent in, as HubSpot's limit counts it.
+                let sent_at = chrono::Utc::now().timestamp();
+                let response = inner
+                    .transport
+                    .send_observed(call.endpoint, request, |outcome| {
+                        inner
+                            .usage
+                            .record_at(self.portal_id, sent_at, call.kind, outcome);
+                    })
+                    .await?;
                 self.adapt_to_headers(&response, call.kind).await;
                 if response.is_success() {
                     return Ok(response);

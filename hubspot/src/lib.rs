@@ -11,9 +11,11 @@ pub mod paths;
 pub mod properties;
 pub mod retry;
 mod transport;
+pub mod usage;
 pub mod webhook;
 
 pub use budget::{BudgetPolicy, Lane, RateBudget, RedisGcra};
 pub use client::{ClientConfig, HubSpotClient, PortalClient};
 pub use error::{ErrorKind, HubSpotError, RateLimitPolicy};
 pub use paths::{ApiPaths, HubSpotApiVersion, ObjectType};
+pub use usage::{UsageCounter, UsageCounts, UsageSample};

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::error::{HubSpotError, classify};
+use crate::usage::Outcome;
 
 /// The HTTP client and the base URL every path is appended to.
 #[derive(Debug, Clone)]
@@ -44,6 +45,18 @@ impl Transport {
         endpoint: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<RawResponse, HubSpotError> {
+        self.send_observed(endpoint, request, |_| {}).await
+    }
+
+    /// Like [`Transport::send`], and tells `observe` what became of a request that left this
+    /// process (every answer, and timeouts or dropped connections after sending); a request
+    /// that never connected is not observed, since HubSpot never saw it.
+    pub(crate) async fn send_observed(
+        &self,
+        endpoint: &'static str,
+        request: reqwest::RequestBuilder,
+        observe: impl FnOnce(Outcome),
+    ) -> Result<RawResponse, HubSpotError> {
         let started = Instant::now();
         let outcome = async {
             let response = request.send().await?;
@@ -61,6 +74,7 @@ impl Transport {
             .record(started.elapsed().as_secs_f64());
         match outcome {
             Ok(response) => {
+                observe(Outcome::Answered(response.status));
                 metrics::counter!(
                     "hubspot_requests_total",
                     "endpoint" => endpoint,
@@ -74,6 +88,9 @@ impl Transport {
                 Ok(response)
             }
             Err(err) => {
+                if !err.is_connect() {
+                    observe(Outcome::NoAnswer);
+                }
                 metrics::counter!(
                     "hubspot_requests_total",
                     "endpoint" => endpoint,

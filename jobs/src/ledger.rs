@@ -224,10 +224,28 @@ impl Ledger {
         Ok(())
     }
 
-    /// The attempt finished its work.
-    pub async fn succeed(&self, run_id: Uuid) -> Result<(), LedgerError> {
-        self.finish(run_id, JobStatus::Succeeded, None, "succeeded", "finished")
-            .await
+    /// The attempt finished its work. Returns `false` when an operator cancelled the run while
+    /// it ran: the run stays cancelled and gets a `stopped` event. One locked read decides, so a
+    /// cancel is never overwritten and the common path costs one transaction.
+    pub async fn succeed(&self, run_id: Uuid) -> Result<bool, LedgerError> {
+        let txn = platform::db::begin_write(&self.db).await?;
+        let run = locked_run(&txn, run_id).await?;
+        if run.status == JobStatus::Cancelled {
+            let message = "the attempt finished after the run was cancelled";
+            insert_event(&txn, &run, Utc::now(), "stopped", message, None).await?;
+            txn.commit().await?;
+            return Ok(false);
+        }
+        finish_locked(
+            txn,
+            run,
+            JobStatus::Succeeded,
+            None,
+            "succeeded",
+            "finished",
+        )
+        .await?;
+        Ok(true)
     }
 
     /// The attempt failed; the run waits for its next attempt, or ends failed or dead.
@@ -358,22 +376,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
         let run = locked_run(&txn, run_id).await?;
-        let now = Utc::now();
-        let mut active: job_runs::ActiveModel = run.clone().into();
-        active.status = Set(status);
-        active.updated_at = Set(now);
-        if status.is_terminal() {
-            active.finished_at = Set(Some(now));
-            active.eta_seconds = Set(None);
-        }
-        if let Some(failure) = failure {
-            active.last_error = Set(Some(failure.message.clone()));
-            active.error_kind = Set(Some(failure.kind.clone()));
-        }
-        active.update(&txn).await?;
-        insert_event(&txn, &run, now, event_kind, message, None).await?;
-        txn.commit().await?;
-        Ok(())
+        finish_locked(txn, run, status, failure, event_kind, message).await
     }
 
     pub async fn get(&self, run_id: Uuid) -> Result<job_runs::Model, LedgerError> {
@@ -464,6 +467,33 @@ pub struct ProgressUpdate {
     pub total: Option<i64>,
     pub rate: Option<f64>,
     pub eta_seconds: Option<f64>,
+}
+
+/// Moves a run, read under its lock in `txn`, to `status` with an event, and commits.
+async fn finish_locked(
+    txn: sea_orm::DatabaseTransaction,
+    run: job_runs::Model,
+    status: JobStatus,
+    failure: Option<&Failure>,
+    event_kind: &str,
+    message: &str,
+) -> Result<(), LedgerError> {
+    let now = Utc::now();
+    let mut active: job_runs::ActiveModel = run.clone().into();
+    active.status = Set(status);
+    active.updated_at = Set(now);
+    if status.is_terminal() {
+        active.finished_at = Set(Some(now));
+        active.eta_seconds = Set(None);
+    }
+    if let Some(failure) = failure {
+        active.last_error = Set(Some(failure.message.clone()));
+        active.error_kind = Set(Some(failure.kind.clone()));
+    }
+    active.update(&txn).await?;
+    insert_event(&txn, &run, now, event_kind, message, None).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Reads a run for a read-modify-write transition, locking its row (`SELECT … FOR UPDATE` on

@@ -15,6 +15,7 @@ pub mod queue;
 pub mod reconciler;
 pub mod retention;
 pub mod runtime;
+pub mod usage;
 
 pub use drain::Drain;
 pub use errors::JobError;

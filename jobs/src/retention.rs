@@ -34,6 +34,8 @@ pub struct RetentionPolicy {
     pub queue_tasks: Duration,
     /// Clock ticks (only the recent ones guard against a double fire).
     pub clock_ticks: Duration,
+    /// HubSpot usage windows; older ones are folded into each portal's all-time row.
+    pub hubspot_usage: Duration,
 }
 
 impl Default for RetentionPolicy {
@@ -44,6 +46,7 @@ impl Default for RetentionPolicy {
             failed_runs: Duration::from_secs(30 * DAY),
             queue_tasks: Duration::from_secs(DAY),
             clock_ticks: Duration::from_secs(30 * DAY),
+            hubspot_usage: Duration::from_secs(7 * DAY),
         }
     }
 }
@@ -54,6 +57,7 @@ pub struct VacuumReport {
     pub runs_deleted: u64,
     pub queue_tasks_deleted: u64,
     pub clock_ticks_deleted: u64,
+    pub usage_windows_compacted: u64,
 }
 
 /// Why a retention pass stopped.
@@ -72,11 +76,18 @@ pub async fn vacuum(
 ) -> Result<VacuumReport, RetentionError> {
     let runs_deleted = delete_finished_runs(queue, policy).await?;
     let clock_ticks_deleted = delete_old_ticks(queue, policy.clock_ticks).await?;
+    let usage_windows_compacted = crate::usage::compact_before(
+        queue.ledger().db(),
+        Utc::now() - chrono::Duration::from_std(policy.hubspot_usage).unwrap_or_default(),
+    )
+    .await
+    .map_err(LedgerError::from)?;
     let queue_tasks_deleted = vacuum_backend(queue, policy.queue_tasks).await?;
     let report = VacuumReport {
         runs_deleted,
         queue_tasks_deleted,
         clock_ticks_deleted,
+        usage_windows_compacted,
     };
     if report != VacuumReport::default() {
         tracing::info!(?report, "retention pass deleted old work");

@@ -150,24 +150,23 @@ async fn settle<J: JobPayload>(
 ) -> Result<(), BoxDynError> {
     let ledger = queue.ledger();
     let run_id = job.run_id();
-    if ledger.is_cancelled(run_id).await? {
-        // An operator cancelled the run while it ran: it stays cancelled, whatever the attempt
-        // returned (normally `LedgerError::Cancelled` from its last checkpoint).
-        let how = match &outcome {
-            Ok(()) => "the attempt finished after the run was cancelled".to_owned(),
-            Err(error) => format!("the attempt stopped after the run was cancelled: {error}"),
-        };
-        tracing::info!(%run_id, attempt, "cancelled job stopped");
-        ledger.event(run_id, "stopped", &how, None).await?;
-        return Ok(());
-    }
     let error = match outcome {
         Ok(()) => {
-            ledger.succeed(run_id).await?;
+            if !ledger.succeed(run_id).await? {
+                tracing::info!(%run_id, attempt, "cancelled job finished its attempt; stays cancelled");
+            }
             return Ok(());
         }
         Err(error) => error,
     };
+    if ledger.is_cancelled(run_id).await? {
+        // An operator cancelled the run while it ran: it stays cancelled, whatever the attempt
+        // returned (normally `LedgerError::Cancelled` from its last checkpoint).
+        let how = format!("the attempt stopped after the run was cancelled: {error}");
+        tracing::info!(%run_id, attempt, "cancelled job stopped");
+        ledger.event(run_id, "stopped", &how, None).await?;
+        return Ok(());
+    }
     if matches!(
         error.downcast_ref::<JobError>(),
         Some(JobError::Interrupted)

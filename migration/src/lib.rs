@@ -1,7 +1,7 @@
 //! Schema migrations for SQLite and Postgres from one set of sea-query definitions.
 //!
 //! The `migration` binary runs them in Heroku's release phase; the tests and the embedded mode
-//! call [`Migrator::up`] directly. Migrations are append-only once released.
+//! call [`apply`] before they open their own pool. Migrations are append-only once released.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -14,6 +14,7 @@ mod m20261127_000005_webhook_events;
 mod m20261127_000006_clock_ticks;
 mod m20261127_000007_score_claims;
 mod m20261128_000008_api_intake;
+mod m20261128_000009_hubspot_usage;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -30,6 +31,20 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_clock_ticks::Migration),
             Box::new(m20261127_000007_score_claims::Migration),
             Box::new(m20261128_000008_api_intake::Migration),
+            Box::new(m20261128_000009_hubspot_usage::Migration),
         ]
     }
+}
+
+/// Applies every pending migration over a connection of its own, closed before returning.
+///
+/// Open the application's pool only afterwards: a pooled SQLite connection that was open while
+/// the schema changed can keep preparing statements against the old schema (an upsert then fails
+/// with "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint" on whichever
+/// request draws that connection).
+pub async fn apply(url: &platform::config::DatabaseUrl) -> Result<(), DbErr> {
+    let db = platform::db::connect(url).await?;
+    let applied = Migrator::up(&db, None).await;
+    db.close().await?;
+    applied
 }

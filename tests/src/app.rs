@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use api::{ApiConfig, AppState, Application};
 use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
-use migration::{Migrator, MigratorTrait};
 use tokio::sync::oneshot;
 
 use crate::database::{Backend, TestDatabase};
@@ -69,6 +68,7 @@ pub struct TestApp {
     pub queue: Queue,
     pub state: AppState,
     pub client: reqwest::Client,
+    hubspot_base_url: String,
     _redis: Option<TestRedis>,
     _server: ApiServer,
 }
@@ -106,11 +106,7 @@ pub async fn serve_api(
     hubspot: HubSpotApp<'_>,
     configure: Option<Configure>,
 ) -> anyhow::Result<ApiServer> {
-    let key: String = hubspot
-        .secret_key
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key = hex_key(&hubspot.secret_key);
     let mut vars: HashMap<String, String> = [
         ("CONTURS_ENV", "development".to_owned()),
         ("DATABASE_URL", db.url.expose().to_owned()),
@@ -173,6 +169,29 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("GET {path} failed: {e}"))
     }
 
+    /// The environment a worker process needs to serve this app (same database, queue,
+    /// namespace, HubSpot and secret key), for tests that run `conturs-worker` as a child.
+    pub fn worker_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("CONTURS_ENV", "development".to_owned()),
+            ("DATABASE_URL", self.db.url.expose().to_owned()),
+            (
+                "CONTURS_QUEUE_NAMESPACE",
+                self.queue.settings().namespace.clone(),
+            ),
+            ("HUBSPOT_BASE_URL", self.hubspot_base_url.clone()),
+            ("HUBSPOT_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("HUBSPOT_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+            ("CONTURS_SECRET_KEY", hex_key(&SECRET_KEY)),
+            ("CONTURS_WORKER_CONCURRENCY", "4".to_owned()),
+            ("RUST_LOG", "info,sqlx=warn,sea_orm=warn".to_owned()),
+        ];
+        if let Some(redis) = &self._redis {
+            env.push(("REDIS_URL", redis.url.clone()));
+        }
+        env
+    }
+
     /// POST of a JSON body with the admin token.
     pub async fn admin_post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
@@ -185,6 +204,11 @@ impl TestApp {
     }
 }
 
+/// A key as `CONTURS_SECRET_KEY` spells it.
+fn hex_key(key: &[u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Starts the API on port 0 with a migrated database of the given backend.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(AppOptions::new(backend)).await
@@ -192,11 +216,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the API as `options` say.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    crate::capture_logs();
     platform::tls::install_crypto_provider();
-    let db = TestDatabase::empty(options.backend)
+    let db = TestDatabase::migrated(options.backend)
         .await
-        .expect("test database");
-    Migrator::up(&db.conn, None).await.expect("migrations");
+        .expect("migrated test database");
     let queue_kind = options.queue.unwrap_or(match options.backend {
         Backend::Sqlite => QueueKind::EmbeddedSqlite,
         Backend::Postgres => QueueKind::Redis,
@@ -251,6 +275,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client"),
+        hubspot_base_url,
         _redis: redis,
         _server: server,
     }

@@ -1,7 +1,6 @@
 //! Throwaway databases for tests.
 
 use anyhow::Context as _;
-use migration::{Migrator, MigratorTrait};
 use platform::config::DatabaseUrl;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
@@ -78,9 +77,18 @@ impl TestDatabase {
 
     /// A new database with every migration applied.
     pub async fn migrated(backend: Backend) -> anyhow::Result<Self> {
-        let db = Self::empty(backend).await?;
-        Migrator::up(&db.conn, None).await?;
+        let mut db = Self::empty(backend).await?;
+        db.migrate().await?;
         Ok(db)
+    }
+
+    /// Applies the migrations and reopens the pool, as the app does: connections opened before
+    /// a schema change may keep the old schema (see [`migration::apply`]).
+    pub async fn migrate(&mut self) -> anyhow::Result<()> {
+        migration::apply(&self.url).await?;
+        let stale = std::mem::replace(&mut self.conn, platform::db::connect(&self.url).await?);
+        stale.close().await?;
+        Ok(())
     }
 }
 

@@ -1,7 +1,12 @@
 //! Rows tests need before they can start.
 
+use chrono::Utc;
 use entity::{PortalStatus, portals};
+use hubspot::oauth::TokenStore;
+use hubspot::oauth::tokens::TokenSet;
+use hubspot_sim::RunningSimulator;
 use sea_orm::{DatabaseConnection, DbErr};
+use secrecy::SecretString;
 
 /// Inserts a connected portal with nothing synced yet.
 pub async fn insert_portal(
@@ -10,4 +15,27 @@ pub async fn insert_portal(
     status: PortalStatus,
 ) -> Result<portals::Model, DbErr> {
     jobs::portals::record_portal(db, id, status, &[]).await
+}
+
+/// Issues tokens for `portal_id` in the simulator (skipping the browser) and saves them in
+/// `store`, as a completed OAuth install would.
+pub async fn save_sim_tokens(
+    sim: &RunningSimulator,
+    store: &dyn TokenStore,
+    portal_id: i64,
+) -> anyhow::Result<()> {
+    let pair = sim.issue_tokens(portal_id as u64)?;
+    store
+        .save(
+            portal_id as u64,
+            TokenSet {
+                access_token: SecretString::from(pair.access_token),
+                refresh_token: SecretString::from(pair.refresh_token),
+                expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in as i64),
+                portal_id: portal_id as u64,
+                scopes: pair.scopes,
+            },
+        )
+        .await?;
+    Ok(())
 }

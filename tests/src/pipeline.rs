@@ -5,11 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use entity::{PortalStatus, job_runs, scores};
 use hubspot::budget::BudgetPolicy;
-use hubspot::oauth::tokens::TokenSet;
-use hubspot::oauth::{RefreshCoordination, TokenStore};
+use hubspot::oauth::RefreshCoordination;
 use hubspot::{ClientConfig, HubSpotClient, RateBudget};
 use hubspot_sim::generator::GeneratorConfig;
 use hubspot_sim::{RunningSimulator, SimConfig, Simulator};
@@ -46,6 +44,17 @@ pub struct Pipeline {
     pub deps: Deps,
     pub portal_id: i64,
     _redis: Option<TestRedis>,
+    /// Writes the client's HubSpot usage down every few seconds, as a worker dyno does.
+    _usage_flusher: AbortOnDrop,
+}
+
+/// Stops a background task when its owner goes away.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Pipeline {
@@ -69,6 +78,7 @@ impl Pipeline {
         seed: u64,
         redis: Option<TestRedis>,
     ) -> anyhow::Result<Self> {
+        crate::capture_logs();
         platform::tls::install_crypto_provider();
         let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
         config.contacts = contacts;
@@ -80,7 +90,7 @@ impl Pipeline {
         crate::fixtures::insert_portal(&db.conn, portal_id, PortalStatus::Connected).await?;
 
         let store = token_store(&db);
-        save_tokens(&sim, &store, portal_id).await?;
+        crate::fixtures::save_sim_tokens(&sim, store.as_ref(), portal_id).await?;
 
         let (queue_backend, redis, namespace) = match queue_kind {
             QueueKind::Redis => {
@@ -116,6 +126,11 @@ impl Pipeline {
             store,
             RefreshCoordination::Local,
         )?;
+        let usage_flusher = tokio::spawn(jobs::usage::flush_forever(
+            db.conn.clone(),
+            client.usage().clone(),
+            jobs::usage::FLUSH_EVERY,
+        ));
         let deps = Deps {
             db: db.conn.clone(),
             queue: queue.clone(),
@@ -128,6 +143,7 @@ impl Pipeline {
             deps,
             portal_id,
             _redis: redis,
+            _usage_flusher: AbortOnDrop(usage_flusher),
         })
     }
 
@@ -140,7 +156,8 @@ impl Pipeline {
             .create_portal(GeneratorConfig::new(seed, contacts))
             .await? as i64;
         crate::fixtures::insert_portal(&self.db.conn, portal_id, PortalStatus::Connected).await?;
-        save_tokens(&self.sim, &token_store(&self.db), portal_id).await?;
+        crate::fixtures::save_sim_tokens(&self.sim, token_store(&self.db).as_ref(), portal_id)
+            .await?;
         Ok(portal_id)
     }
 
@@ -304,6 +321,12 @@ impl Pipeline {
         scored
     }
 
+    /// Writes down the HubSpot usage counted since the last flush now, instead of waiting for
+    /// the background flush.
+    pub async fn flush_usage(&self) -> anyhow::Result<usize> {
+        Ok(jobs::usage::flush(&self.db.conn, self.deps.hubspot.usage()).await?)
+    }
+
     /// Requests the simulator served for this portal whose route contains `fragment`.
     pub fn requests_matching(&self, fragment: &str) -> u64 {
         self.sim
@@ -321,26 +344,4 @@ impl Pipeline {
 fn token_store(db: &TestDatabase) -> Arc<DbTokenStore> {
     let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes(TOKEN_KEY));
     Arc::new(DbTokenStore::new(db.conn.clone(), cipher))
-}
-
-/// Issues tokens for `portal_id` in the simulator (skipping the browser) and stores them sealed.
-async fn save_tokens(
-    sim: &RunningSimulator,
-    store: &DbTokenStore,
-    portal_id: i64,
-) -> anyhow::Result<()> {
-    let pair = sim.issue_tokens(portal_id as u64)?;
-    store
-        .save(
-            portal_id as u64,
-            TokenSet {
-                access_token: SecretString::from(pair.access_token),
-                refresh_token: SecretString::from(pair.refresh_token),
-                expires_at: Utc::now() + chrono::Duration::seconds(pair.expires_in as i64),
-                portal_id: portal_id as u64,
-                scopes: pair.scopes,
-            },
-        )
-        .await?;
-    Ok(())
 }

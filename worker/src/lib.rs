@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use apalis::prelude::Monitor;
+use hubspot::UsageCounter;
 use jobs::reconciler::Reconciler;
 use jobs::retention::{self, RetentionPolicy, VACUUM_EVERY};
+use jobs::usage::{self, FLUSH_EVERY};
 use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
 use migration::{Migrator, MigratorTrait};
 use platform::Settings;
@@ -60,26 +62,31 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
     Ok((db, queue))
 }
 
-/// Runs the reconciler every [`RECONCILE_EVERY`] and the retention pass every
-/// [`VACUUM_EVERY`] (the first one a minute after start) until the process ends. Every worker
-/// runs both: they are idempotent, so more workers only means the work is done sooner.
-pub fn spawn_maintenance(queue: Queue) -> tokio::task::JoinHandle<()> {
+/// Runs the reconciler every [`RECONCILE_EVERY`], the retention pass every [`VACUUM_EVERY`]
+/// (the first one a minute after start) and writes down the HubSpot usage `usage` counted
+/// every [`FLUSH_EVERY`], until the process ends. Every worker runs all three: they are
+/// idempotent (usage counts add up), so more workers only means the work is done sooner.
+pub fn spawn_maintenance(queue: Queue, usage: UsageCounter) -> tokio::task::JoinHandle<()> {
+    let db = queue.ledger().db().clone();
     tokio::spawn(async move {
-        let mut reconciler = Reconciler::new(queue.clone());
-        let policy = RetentionPolicy::default();
-        let mut next_vacuum = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Err(error) = reconciler.run_once().await {
-                tracing::warn!(%error, "reconciliation pass failed; will try again");
-            }
-            if tokio::time::Instant::now() >= next_vacuum {
-                if let Err(error) = retention::vacuum(&queue, &policy).await {
-                    tracing::warn!(%error, "retention pass failed; will try again");
+        let reconcile = async move {
+            let mut reconciler = Reconciler::new(queue.clone());
+            let policy = RetentionPolicy::default();
+            let mut next_vacuum = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Err(error) = reconciler.run_once().await {
+                    tracing::warn!(%error, "reconciliation pass failed; will try again");
                 }
-                next_vacuum = tokio::time::Instant::now() + VACUUM_EVERY;
+                if tokio::time::Instant::now() >= next_vacuum {
+                    if let Err(error) = retention::vacuum(&queue, &policy).await {
+                        tracing::warn!(%error, "retention pass failed; will try again");
+                    }
+                    next_vacuum = tokio::time::Instant::now() + VACUUM_EVERY;
+                }
+                tokio::time::sleep(RECONCILE_EVERY).await;
             }
-            tokio::time::sleep(RECONCILE_EVERY).await;
-        }
+        };
+        tokio::join!(reconcile, usage::flush_forever(db, usage, FLUSH_EVERY));
     })
 }
 
@@ -111,7 +118,7 @@ pub async fn run_worker_process() -> anyhow::Result<()> {
     platform::tls::install_crypto_provider();
     let settings = Settings::from_env()?;
     platform::telemetry::init(settings.log_format, &settings.log_filter)?;
-    let (_db, queue) = connect(&settings).await?;
+    let (db, queue) = connect(&settings).await?;
     let name = process_name("worker");
     tracing::info!(%name, "worker starting");
     let deps = jobs::handlers::Deps::from_settings(&settings, queue.clone())
@@ -125,8 +132,13 @@ pub async fn run_worker_process() -> anyhow::Result<()> {
         settings.worker_concurrency,
     );
     let drain = queue.drain().clone();
-    spawn_maintenance(queue);
+    let maintenance = spawn_maintenance(queue, deps.hubspot.usage().clone());
     run_monitor(monitor, drain, platform::shutdown::terminate_signal()).await?;
+    maintenance.abort();
+    // What the draining jobs sent since the last flush.
+    if let Err(error) = usage::flush(&db, deps.hubspot.usage()).await {
+        tracing::warn!(%error, "could not write the last HubSpot usage down");
+    }
     tracing::info!(%name, "worker stopped");
     Ok(())
 }

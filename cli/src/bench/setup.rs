@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use entity::PortalStatus;
-use migration::{Migrator, MigratorTrait};
 use platform::config::{DatabaseKind, DatabaseUrl};
 use sea_orm::DatabaseConnection;
 
@@ -54,12 +53,12 @@ impl LedgerDb {
                 (DatabaseUrl::parse(&raw)?, Some(dir))
             }
         };
+        migration::apply(&url)
+            .await
+            .context("applying migrations to the ledger database")?;
         let conn = platform::db::connect(&url)
             .await
             .context("connecting to the ledger database")?;
-        Migrator::up(&conn, None)
-            .await
-            .context("applying migrations to the ledger database")?;
         Ok(Self {
             conn,
             kind: url.kind(),

@@ -18,7 +18,6 @@ use jobs::handlers::token_store::DbTokenStore;
 use jobs::handlers::{Deps, register_all};
 use jobs::payload::InitialSync;
 use jobs::{EnqueueOptions, Ledger, Queue, QueueBackend, QueueSettings};
-use migration::{Migrator, MigratorTrait};
 use platform::config::QueueBackend as ConfiguredQueue;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -58,12 +57,12 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     sim_config.seed = args.seed;
     let sim = Simulator::start(sim_config).await?;
 
+    migration::apply(&settings.database_url)
+        .await
+        .context("applying migrations")?;
     let db = platform::db::connect(&settings.database_url)
         .await
         .context("connecting to DATABASE_URL")?;
-    Migrator::up(&db, None)
-        .await
-        .context("applying migrations")?;
     let backend = match &settings.queue {
         ConfiguredQueue::Redis(url) => QueueBackend::redis(url.expose_secret()).await?,
         ConfiguredQueue::Embedded => QueueBackend::sqlite(&db).await?,

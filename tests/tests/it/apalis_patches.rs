@@ -1,4 +1,4 @@
-//! Regression tests for the three fixes in the vendored apalis-redis
+//! Regression tests for the fixes in the vendored apalis-redis
 //! (`vendor/apalis-redis/PATCHES.md`), each against real Redis with the raw apalis API.
 
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use apalis::prelude::*;
 use apalis_redis::{Config, RedisStorage};
 use conturs_tests::TestRedis;
+use conturs_tests::processes::RedisServer;
 
 async fn storage(redis: &TestRedis, queue: &str, config: Config) -> RedisStorage<u32> {
     let conn = apalis_redis::connect(redis.url.as_str())
@@ -69,6 +70,40 @@ async fn a_backlog_of_100_000_due_tasks_drains() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(runs.load(Ordering::SeqCst), TASKS, "each task runs once");
     worker.abort();
+}
+
+/// Upstream leased each fetched task with an `LREM` over the whole active list, so every task of
+/// a backlog cost a scan of the backlog. On a private server (its command statistics are ours
+/// alone), running part of a 20,000-task backlog must not issue a single `LREM`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leasing_a_task_does_not_scan_the_backlog() {
+    let server = RedisServer::start().await.expect("private redis-server");
+    let redis = TestRedis::at(server.url());
+    let mut backlog = storage(&redis, "lease", Config::default()).await;
+    for chunk in (0..20_000u32).collect::<Vec<_>>().chunks(5_000) {
+        backlog.push_bulk(chunk.to_vec()).await.expect("push");
+    }
+    let (runs, worker) = count_runs(backlog, false);
+    wait_for(&runs, 2_000, Duration::from_secs(120)).await;
+    worker.abort();
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO");
+    assert!(
+        stats.contains("cmdstat_evalsha") || stats.contains("cmdstat_eval:"),
+        "the worker ran its scripts here: {stats}"
+    );
+    assert!(
+        !stats.contains("cmdstat_lrem"),
+        "a lease scanned the active list: {stats}"
+    );
 }
 
 /// Upstream retried every failure until attempt 25, whatever the task's max_attempts.

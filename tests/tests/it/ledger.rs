@@ -106,7 +106,7 @@ async fn lifecycle(backend: Backend) {
     );
     assert_eq!(running.worker.as_deref(), Some("worker-b"));
 
-    ledger.succeed(run.id).await.expect("succeed");
+    assert!(ledger.succeed(run.id).await.expect("succeed"), "recorded");
     let done = ledger.get(run.id).await.expect("get");
     assert_eq!(done.status, JobStatus::Succeeded);
     assert_eq!(done.attempts, 2);
@@ -142,6 +142,47 @@ async fn lifecycle(backend: Backend) {
             "succeeded"
         ]
     );
+}
+
+/// An operator's cancel while the attempt runs wins over the attempt's success.
+async fn cancel_while_running(backend: Backend) {
+    let (_db, ledger) = ledger_with_portal(backend).await;
+    let run = ledger.record(new_run(3)).await.expect("record");
+    ledger.mark_queued(run.id).await.expect("queued");
+    let decision = ledger
+        .start_attempt(run.id, "worker-a")
+        .await
+        .expect("start");
+    assert_eq!(decision, AttemptDecision::Run { attempt: 1 });
+    assert!(ledger.cancel(run.id, "operator").await.expect("cancel"));
+    assert!(
+        !ledger.succeed(run.id).await.expect("succeed"),
+        "not recorded"
+    );
+    let run = ledger.get(run.id).await.expect("get");
+    assert_eq!(run.status, JobStatus::Cancelled);
+    let kinds: Vec<String> = ledger
+        .timeline(run.id)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("stopped"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_while_running_on_sqlite() {
+    cancel_while_running(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn cancel_while_running_on_postgres() {
+    cancel_while_running(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ mod apalis_patches;
 mod api_auth;
 mod api_health;
 mod api_jobs;
+mod api_metrics;
 mod api_oauth;
 mod api_portals;
 mod api_probes;

@@ -3,7 +3,7 @@
 use conturs_tests::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "portals",
     "oauth_tokens",
     "companies",
@@ -21,6 +21,7 @@ const TABLES: [&str; 17] = [
     "score_claims",
     "oauth_states",
     "unknown_portal_events",
+    "hubspot_usage",
 ];
 
 async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
@@ -48,9 +49,9 @@ async fn up_down_up(backend: Backend) {
     // One step back removes only the newest migration's table.
     Migrator::down(&db.conn, Some(1)).await.expect("down one");
     let tables = existing_tables(&db).await;
-    assert!(!tables.contains(&"oauth_states"));
-    assert!(!tables.contains(&"unknown_portal_events"));
-    assert!(tables.contains(&"score_claims"));
+    assert!(!tables.contains(&"hubspot_usage"));
+    assert!(tables.contains(&"oauth_states"));
+    assert!(tables.contains(&"unknown_portal_events"));
 
     Migrator::down(&db.conn, None).await.expect("down all");
     assert!(

@@ -37,7 +37,10 @@ end
 
 -- All validated — now mutate
 for _, task_id in ipairs(task_ids) do
-    redis.call("lrem", KEYS[4], 1, task_id)
+    -- CONTURS PATCH: no `LREM` of the task from the active list (KEYS[4]). fetch_next.lua has
+    -- already moved it out with `LTRIM`, and the check above proves it is in this worker's
+    -- in-flight set, so the LREM never found anything: it scanned the whole active list per
+    -- task, which made draining a backlog of N tasks cost O(N²) (540 jobs/s at 100k queued).
     redis.call("sadd", KEYS[1], task_id)
 
     local meta_key = KEYS[3] .. ":" .. task_id
