@@ -141,12 +141,18 @@ async fn part_a(args: &Args) -> anyhow::Result<String> {
         let _ = writeln!(
             notes,
             "- {batch} per batch: {} events sent and answered 200, {} rows recorded, {} duplicates, \
-             {} ignored, {:.1} s of sending.",
+             {} ignored, {:.1} s of sending; requests answered in each second: {}.",
             outcome.ok * batch as u64,
             outcome.recorded,
             outcome.duplicates,
             outcome.ignored,
             outcome.wall.as_secs_f64(),
+            outcome
+                .per_second
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
         );
     }
     Ok(format!(

@@ -683,7 +683,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<String> {
          sustained). Settled before the timeout: {}. The last score written for a contact \
          equals the one stored: {agreeing} of {} contacts.\n\n\
          {table}\n\
-         Where the time went (changes made while B was running):\n\n{stages}\n\
+         Where the time went (changes made while B was running; percentiles over the changes that \
+         reached each stage: a ScoreContact run that finished after the timeout counts, a \
+         write-back after it does not):\n\n{stages}\n\
          What became of the {} changes:\n{fate_lines}\n\
          Load average (1/5/15 min) at the start of part B: {load_before}; at its end: {load_after}.\n",
         settings.rate,

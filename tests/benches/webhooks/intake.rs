@@ -45,6 +45,8 @@ pub struct Outcome {
     pub runs: u64,
     /// Event rows recorded.
     pub recorded: u64,
+    /// Requests answered 200 in each second of the case, to show a trend within it.
+    pub per_second: Vec<u64>,
 }
 
 impl Outcome {
@@ -59,6 +61,7 @@ impl Outcome {
 
 /// What one sender saw.
 struct Sent {
+    per_second: Vec<u64>,
     latencies: Latencies,
     ok: u64,
     failed: u64,
@@ -94,13 +97,15 @@ async fn sender(
     sequence: Arc<AtomicU64>,
     case: Arc<Case>,
     base_ms: i64,
-    until: Instant,
+    begun: Instant,
 ) -> anyhow::Result<Sent> {
+    let until = begun + case.duration;
     let mut sent = Sent {
         latencies: Latencies::new()?,
         ok: 0,
         failed: 0,
         report: [0; 4],
+        per_second: Vec::new(),
     };
     while Instant::now() < until {
         let first = sequence.fetch_add(case.batch as u64, Ordering::Relaxed);
@@ -135,6 +140,11 @@ async fn sender(
         };
         sent.latencies.record(elapsed);
         sent.ok += 1;
+        let second = started.saturating_duration_since(begun).as_secs() as usize;
+        if sent.per_second.len() <= second {
+            sent.per_second.resize(second + 1, 0);
+        }
+        sent.per_second[second] += 1;
         let report: Value = serde_json::from_slice(&answer)?;
         for (total, key) in
             sent.report
@@ -159,7 +169,6 @@ pub async fn run(case: Case) -> anyhow::Result<Outcome> {
     let case = Arc::new(case);
     let base_ms = Utc::now().timestamp_millis();
     let started = Instant::now();
-    let until = started + case.duration;
     let mut senders = JoinSet::new();
     for _ in 0..case.senders {
         senders.spawn(sender(
@@ -168,15 +177,22 @@ pub async fn run(case: Case) -> anyhow::Result<Outcome> {
             sequence.clone(),
             case.clone(),
             base_ms,
-            until,
+            started,
         ));
     }
     let mut latencies = Latencies::new()?;
     let (mut ok, mut failed, mut report) = (0, 0, [0u64; 4]);
+    let mut per_second: Vec<u64> = Vec::new();
     while let Some(sent) = senders.join_next().await {
         let sent = sent??;
         latencies.add(&sent.latencies)?;
         ok += sent.ok;
+        if per_second.len() < sent.per_second.len() {
+            per_second.resize(sent.per_second.len(), 0);
+        }
+        for (total, part) in per_second.iter_mut().zip(&sent.per_second) {
+            *total += part;
+        }
         failed += sent.failed;
         for (total, part) in report.iter_mut().zip(sent.report) {
             *total += part;
@@ -209,5 +225,6 @@ pub async fn run(case: Case) -> anyhow::Result<Outcome> {
         ignored,
         runs,
         recorded,
+        per_second,
     })
 }
