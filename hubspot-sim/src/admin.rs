@@ -73,20 +73,9 @@ impl SimState {
             .store_mut(object)
             .update(id, properties, now_ms())
             .ok_or(AdminError::NoRecord(object, id))?;
-        for (name, value) in &changed {
-            self.webhooks.fire(
-                portal_id,
-                self.config.app_id,
-                &Change::PropertyChanged {
-                    object,
-                    id,
-                    name: name.clone(),
-                    value: value.clone(),
-                },
-                ChangeSource::Crm,
-            );
-        }
-        Ok(changed.len())
+        let count = changed.len();
+        self.properties_changed(portal_id, object, id, changed, ChangeSource::Crm);
+        Ok(count)
     }
 
     /// Archives a record and fires `*.deletion`.

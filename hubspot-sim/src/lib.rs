@@ -6,6 +6,7 @@
 //! `Simulator::start(SimConfig::new(client_id, client_secret)).await`.
 
 pub mod admin;
+pub mod changes;
 pub mod config;
 pub mod faults;
 pub mod generator;
@@ -18,6 +19,7 @@ pub mod store;
 pub mod tokens;
 pub mod webhooks;
 
+pub use changes::{ChangeLog, LoggedChange};
 pub use config::{RateLimits, SimConfig, WebhookKnobs};
 pub use faults::FaultConfig;
 pub use sim::{RunningSimulator, Simulator, StartError};

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::admin::{ALL_SCOPES, AdminError};
+use crate::changes::LoggedChange;
 use crate::config::SimConfig;
 use crate::faults::FaultConfig;
 use crate::generator::{GeneratorConfig, GeneratorError};
@@ -280,6 +281,17 @@ impl RunningSimulator {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         self.state.admin_update(portal, object, id, &owned)
+    }
+
+    /// Starts logging, with the simulator's clock, every change of these properties (from the
+    /// CRM or through the API); [`RunningSimulator::logged_changes`] reads the log.
+    pub fn watch_changes(&self, properties: &[&str]) {
+        self.state.changes.watch(properties);
+    }
+
+    /// The watched changes so far, oldest first.
+    pub fn logged_changes(&self) -> Vec<LoggedChange> {
+        self.state.changes.entries()
     }
 
     /// Stops serving (in-flight requests finish) and stops webhook delivery.

@@ -4,14 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::changes::ChangeLog;
 use crate::config::SimConfig;
 use crate::faults::FaultState;
 use crate::generator::{GeneratorConfig, GeneratorError};
 use crate::ratelimit::RollingLimiter;
 use crate::stats::{Stats, StatsSnapshot};
-use crate::store::Portal;
+use crate::store::{ObjectType, Portal};
 use crate::tokens::{TokenKind, TokenStore, now_ms};
-use crate::webhooks::WebhookHub;
+use crate::webhooks::{Change, ChangeSource, WebhookHub};
 
 /// One portal plus its live fault knobs.
 #[derive(Debug)]
@@ -51,6 +52,8 @@ pub struct SimState {
     pub search: RollingLimiter<u64>,
     pub stats: Mutex<Stats>,
     pub webhooks: Arc<WebhookHub>,
+    /// Timed changes of watched properties (benchmarks).
+    pub changes: ChangeLog,
 }
 
 /// HubSpot portal ids are 7–9 digit numbers.
@@ -68,6 +71,7 @@ impl SimState {
             search: RollingLimiter::default(),
             stats: Mutex::new(Stats::default()),
             webhooks,
+            changes: ChangeLog::default(),
         }
     }
 
@@ -114,6 +118,32 @@ impl SimState {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, state);
         Ok(id)
+    }
+
+    /// What follows a record's values changing, from the CRM or through the API: the change
+    /// log (if the property is watched) and a `*.propertyChange` event per changed value.
+    pub fn properties_changed(
+        &self,
+        portal_id: u64,
+        object: ObjectType,
+        id: u64,
+        changed: Vec<(String, String)>,
+        source: ChangeSource,
+    ) {
+        self.changes.record(portal_id, object, id, &changed, source);
+        for (name, value) in changed {
+            self.webhooks.fire(
+                portal_id,
+                self.config.app_id,
+                &Change::PropertyChanged {
+                    object,
+                    id,
+                    name,
+                    value,
+                },
+                source,
+            );
+        }
     }
 
     /// A consistent copy of all counters, with each portal's peak window usage.

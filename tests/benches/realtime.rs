@@ -20,15 +20,14 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use apalis::prelude::Monitor;
-use chrono::{DateTime, Utc};
 use conturs_tests::Backend;
+use conturs_tests::bench::{Latencies, bulk_pipeline_done, portal_runs};
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use entity::{JobStatus, JobType, Lane, job_runs};
 use hubspot_sim::ObjectType;
 use jobs::EnqueueOptions;
 use jobs::handlers::register_all;
 use jobs::payload::{InitialSync, ScoreContact};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 /// How often each portal gets a realtime job.
@@ -58,36 +57,6 @@ struct Sample {
     run_id: Uuid,
 }
 
-/// Contact ids of a simulated portal, read from the simulator.
-fn contact_ids(p: &Pipeline, portal_id: i64) -> anyhow::Result<Vec<u64>> {
-    let portal = p
-        .sim
-        .state()
-        .portal(portal_id as u64)
-        .ok_or_else(|| anyhow::anyhow!("no simulated portal {portal_id}"))?;
-    let data = portal.read();
-    Ok(data.contacts.iter_from(0, false).map(|r| r.id).collect())
-}
-
-async fn portal_runs(
-    db: &DatabaseConnection,
-    portal_id: i64,
-) -> anyhow::Result<Vec<job_runs::Model>> {
-    Ok(job_runs::Entity::find()
-        .filter(job_runs::Column::PortalId.eq(portal_id))
-        .all(db)
-        .await?)
-}
-
-/// The portal's bulk pipeline ran to its end: TrainModel exists and every bulk run is
-/// finished (the realtime runs the benchmark keeps adding are not part of it).
-fn pipeline_done(runs: &[job_runs::Model]) -> bool {
-    runs.iter()
-        .filter(|r| r.lane == Lane::Bulk)
-        .all(|r| r.status.is_terminal())
-        && runs.iter().any(|r| r.job_type == JobType::TrainModel)
-}
-
 async fn enqueue_realtime(p: &Pipeline, portal_id: i64, contact: u64) -> anyhow::Result<Uuid> {
     let job = p
         .queue
@@ -102,26 +71,6 @@ async fn enqueue_realtime(p: &Pipeline, portal_id: i64, contact: u64) -> anyhow:
         )
         .await?;
     Ok(job.run_id)
-}
-
-fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 1_000.0
-}
-
-/// p50, p95, max of `values` in ms (nearest rank).
-fn summary(mut values: Vec<f64>) -> Option<(usize, f64, f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank =
-        |q: f64| values[((q * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1];
-    Some((
-        values.len(),
-        rank(0.50),
-        rank(0.95),
-        values[values.len() - 1],
-    ))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -159,8 +108,8 @@ async fn main() -> anyhow::Result<()> {
 
     // 2. The big portal's bulk pipeline, with realtime jobs for both portals every TICK.
     let syncing = p.add_portal(sync_contacts, 7).await?;
-    let trained_ids = contact_ids(&p, trained)?;
-    let syncing_ids = contact_ids(&p, syncing)?;
+    let trained_ids = p.contact_ids(trained)?;
+    let syncing_ids = p.contact_ids(syncing)?;
     let started = Instant::now();
     let sync = p
         .queue
@@ -187,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
         {
             sync_s = Some(started.elapsed().as_secs_f64());
         }
-        if pipeline_done(&runs) {
+        if bulk_pipeline_done(&runs) {
             break;
         }
         anyhow::ensure!(
@@ -248,20 +197,24 @@ async fn main() -> anyhow::Result<()> {
         })
         .count();
     let stats = |target: Target, window: Option<Window>, written: bool| {
-        let values = samples
+        let mut latencies = Latencies::new()?;
+        for s in samples
             .iter()
             .filter(|s| s.target == target && window.is_none_or(|w| s.window == w))
-            .filter_map(|s| {
-                let run = by_id.get(&s.run_id)?;
-                let end = if written {
-                    children.get(&s.run_id)?.finished_at?
-                } else {
-                    run.finished_at?
-                };
-                Some(millis(run.created_at, end))
-            })
-            .collect();
-        summary(values)
+        {
+            let Some(run) = by_id.get(&s.run_id) else {
+                continue;
+            };
+            let end = if written {
+                children.get(&s.run_id).and_then(|child| child.finished_at)
+            } else {
+                run.finished_at
+            };
+            if let Some(end) = end {
+                latencies.record_between(run.created_at, end);
+            }
+        }
+        anyhow::Ok(latencies.summary())
     };
 
     let mut table = String::from(
@@ -278,12 +231,12 @@ async fn main() -> anyhow::Result<()> {
         (Target::Syncing, None, false),
     ];
     for (target, window, written) in rows {
-        let Some((n, p50, p95, max)) = stats(target, window, written) else {
+        let Some(s) = stats(target, window, written)? else {
             continue;
         };
         let _ = writeln!(
             table,
-            "| {} | {} | {} | {n} | {p50:.0} | {p95:.0} | {max:.0} |",
+            "| {} | {} | {} | {} | {:.0} | {:.0} | {:.0} |",
             match target {
                 Target::Trained => "the trained portal (another tenant)",
                 Target::Syncing => "the syncing portal itself",
@@ -298,6 +251,10 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 "ScoreContact finished"
             },
+            s.count,
+            s.p50,
+            s.p95,
+            s.max,
         );
     }
     let stats = p.sim.stats();

@@ -21,7 +21,8 @@ pub const SECRET_KEY: [u8; 32] = [7; 32];
 /// The redirect URI the app sends to HubSpot; tests replay the callback against the app.
 pub const REDIRECT_URI: &str = "http://localhost/oauth/hubspot/callback";
 
-type Configure = Box<dyn FnOnce(&mut ApiConfig) + Send>;
+/// A change to the API's configuration, applied before it starts.
+pub type Configure = Box<dyn FnOnce(&mut ApiConfig) + Send>;
 
 /// How to start a test API.
 pub struct AppOptions {
@@ -69,7 +70,80 @@ pub struct TestApp {
     pub client: reqwest::Client,
     hubspot_base_url: String,
     _redis: Option<TestRedis>,
+    _server: ApiServer,
+}
+
+/// The HubSpot app an API answers for: where HubSpot is, and the client id and secret (the
+/// secret keys webhook signatures), plus the key tokens are sealed with.
+pub struct HubSpotApp<'a> {
+    pub base_url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub secret_key: [u8; 32],
+}
+
+/// The API serving on a random port over a database and queue its caller owns (a test app, or
+/// a pipeline whose workers share them); stops when dropped.
+pub struct ApiServer {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    pub state: AppState,
     _stop: oneshot::Sender<()>,
+}
+
+impl ApiServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+/// Starts the API as production wires it (`AppState::new` from settings), on port 0, over
+/// `db` and `queue`; `redis_url` is the queue's Redis, if any (the HubSpot budget shares it).
+pub async fn serve_api(
+    db: &TestDatabase,
+    queue: &Queue,
+    redis_url: Option<&str>,
+    hubspot: HubSpotApp<'_>,
+    configure: Option<Configure>,
+) -> anyhow::Result<ApiServer> {
+    let key = hex_key(&hubspot.secret_key);
+    let mut vars: HashMap<String, String> = [
+        ("CONTURS_ENV", "development".to_owned()),
+        ("DATABASE_URL", db.url.expose().to_owned()),
+        (
+            "CONTURS_QUEUE_NAMESPACE",
+            queue.settings().namespace.clone(),
+        ),
+        ("CONTURS_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+        ("CONTURS_SECRET_KEY", key),
+        ("CONTURS_PUBLIC_URL", "http://localhost".to_owned()),
+        ("HUBSPOT_BASE_URL", hubspot.base_url.to_owned()),
+        ("HUBSPOT_CLIENT_ID", hubspot.client_id.to_owned()),
+        ("HUBSPOT_CLIENT_SECRET", hubspot.client_secret.to_owned()),
+        ("HUBSPOT_REDIRECT_URI", REDIRECT_URI.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(url) = redis_url {
+        vars.insert("REDIS_URL".to_owned(), url.to_owned());
+    }
+    let settings = platform::Settings::from_vars(&vars)?;
+    let mut state = AppState::new(&settings, db.conn.clone(), queue.clone()).await?;
+    if let Some(configure) = configure {
+        state = state.configure(configure);
+    }
+    let app = Application::build_with(0, state.clone()).await?;
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    Ok(ApiServer {
+        address,
+        state,
+        _stop: stop,
+    })
 }
 
 impl TestApp {
@@ -108,7 +182,7 @@ impl TestApp {
             ("HUBSPOT_BASE_URL", self.hubspot_base_url.clone()),
             ("HUBSPOT_CLIENT_ID", CLIENT_ID.to_owned()),
             ("HUBSPOT_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-            ("CONTURS_SECRET_KEY", hex_key()),
+            ("CONTURS_SECRET_KEY", hex_key(&SECRET_KEY)),
             ("CONTURS_WORKER_CONCURRENCY", "4".to_owned()),
             ("RUST_LOG", "info,sqlx=warn,sea_orm=warn".to_owned()),
         ];
@@ -130,9 +204,9 @@ impl TestApp {
     }
 }
 
-/// [`SECRET_KEY`] as `CONTURS_SECRET_KEY` spells it.
-fn hex_key() -> String {
-    SECRET_KEY.iter().map(|b| format!("{b:02x}")).collect()
+/// A key as `CONTURS_SECRET_KEY` spells it.
+fn hex_key(key: &[u8; 32]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Starts the API on port 0 with a migrated database of the given backend.
@@ -169,60 +243,40 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let queue = Queue::new(
         backend,
         QueueSettings {
-            namespace: namespace.clone(),
+            namespace,
             ..QueueSettings::default()
         },
         Ledger::new(db.conn.clone()),
     );
-    let key = hex_key();
     let hubspot_base_url = options
         .hubspot_base_url
         .clone()
         .unwrap_or_else(|| "http://127.0.0.1:9".to_owned());
-    let mut vars: HashMap<String, String> = [
-        ("CONTURS_ENV", "development".to_owned()),
-        ("DATABASE_URL", db.url.expose().to_owned()),
-        ("CONTURS_QUEUE_NAMESPACE", namespace),
-        ("CONTURS_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
-        ("CONTURS_SECRET_KEY", key),
-        ("CONTURS_PUBLIC_URL", "http://localhost".to_owned()),
-        ("HUBSPOT_BASE_URL", hubspot_base_url.clone()),
-        ("HUBSPOT_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("HUBSPOT_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
-        ("HUBSPOT_REDIRECT_URI", REDIRECT_URI.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    if let Some(redis) = &redis {
-        vars.insert("REDIS_URL".to_owned(), redis.url.clone());
-    }
-    let settings = platform::Settings::from_vars(&vars).expect("test settings");
-    let mut state = AppState::new(&settings, db.conn.clone(), queue.clone())
-        .await
-        .expect("app state");
-    if let Some(configure) = options.configure {
-        state = state.configure(configure);
-    }
-    let app = Application::build_with(0, state.clone())
-        .await
-        .expect("API must start");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async move {
-        let _ = stopped.await;
-    }));
+    let server = serve_api(
+        &db,
+        &queue,
+        redis.as_ref().map(|r| r.url.as_str()),
+        HubSpotApp {
+            base_url: &hubspot_base_url,
+            client_id: CLIENT_ID,
+            client_secret: CLIENT_SECRET,
+            secret_key: SECRET_KEY,
+        },
+        options.configure,
+    )
+    .await
+    .expect("API must start");
     TestApp {
-        address,
+        address: server.address.clone(),
         db,
         queue,
-        state,
+        state: server.state.clone(),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client"),
         hubspot_base_url,
         _redis: redis,
-        _stop: stop,
+        _server: server,
     }
 }

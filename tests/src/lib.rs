@@ -6,6 +6,7 @@
 //! data that belongs to anyone else on the server.
 
 pub mod app;
+pub mod bench;
 pub mod database;
 pub mod fixtures;
 pub mod pipeline;

@@ -17,6 +17,7 @@ use jobs::{Ledger, Queue, QueueBackend, QueueSettings};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::SecretString;
 
+use crate::app::{ApiServer, HubSpotApp, serve_api};
 use crate::{Backend, TestDatabase, TestRedis};
 
 const CLIENT_ID: &str = "conturs-test-client";
@@ -160,6 +161,17 @@ impl Pipeline {
         Ok(portal_id)
     }
 
+    /// The ids of a simulated portal's live contacts, ascending, read from the simulator.
+    pub fn contact_ids(&self, portal_id: i64) -> anyhow::Result<Vec<u64>> {
+        let portal = self
+            .sim
+            .state()
+            .portal(portal_id as u64)
+            .ok_or_else(|| anyhow::anyhow!("no simulated portal {portal_id}"))?;
+        let data = portal.read();
+        Ok(data.contacts.iter_from(0, false).map(|r| r.id).collect())
+    }
+
     /// Waits until at least `at_least` runs exist and all are finished; returns them.
     pub async fn settle(&self, at_least: usize, timeout: Duration) -> Vec<job_runs::Model> {
         let deadline = tokio::time::Instant::now() + timeout;
@@ -181,6 +193,25 @@ impl Pipeline {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Starts the real API over this pipeline's database and queue, as the HubSpot app the
+    /// simulator signs webhooks for, so `sim.subscribe_webhooks(&api.url(...))` delivers
+    /// signed events the workers here then score.
+    pub async fn spawn_api(&self) -> anyhow::Result<ApiServer> {
+        serve_api(
+            &self.db,
+            &self.queue,
+            self._redis.as_ref().map(|r| r.url.as_str()),
+            HubSpotApp {
+                base_url: &self.sim.base_url(),
+                client_id: CLIENT_ID,
+                client_secret: CLIENT_SECRET,
+                secret_key: TOKEN_KEY,
+            },
+            None,
+        )
+        .await
     }
 
     /// The environment a worker process needs to join this pipeline (same database, queue,
@@ -311,6 +342,6 @@ impl Pipeline {
 
 /// The token store the harness' HubSpot client reads, over the test database.
 fn token_store(db: &TestDatabase) -> Arc<DbTokenStore> {
-    let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes([9; 32]));
+    let cipher = platform::TokenCipher::new(&platform::config::SecretKey::from_bytes(TOKEN_KEY));
     Arc::new(DbTokenStore::new(db.conn.clone(), cipher))
 }

@@ -20,7 +20,7 @@ use crate::generator::iso_millis;
 use crate::state::SimState;
 use crate::store::{ObjectType, Portal};
 use crate::tokens::now_ms;
-use crate::webhooks::{Change, ChangeSource};
+use crate::webhooks::ChangeSource;
 
 /// Max records per list page and inputs per object batch.
 pub const MAX_PAGE: usize = 100;
@@ -236,19 +236,13 @@ fn apply_update(
     props: &[(String, String)],
 ) -> Option<()> {
     let changed = portal.store_mut(object).update(id, props, now_ms())?;
-    for (name, value) in changed {
-        state.webhooks.fire(
-            caller.portal.id,
-            state.config.app_id,
-            &Change::PropertyChanged {
-                object,
-                id,
-                name,
-                value,
-            },
-            ChangeSource::Integration,
-        );
-    }
+    state.properties_changed(
+        caller.portal.id,
+        object,
+        id,
+        changed,
+        ChangeSource::Integration,
+    );
     Some(())
 }
 

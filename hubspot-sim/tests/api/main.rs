@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod associations;
+mod changes;
 mod cli;
 mod faults;
 mod oauth;
