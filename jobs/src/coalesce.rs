@@ -9,13 +9,25 @@
 //! read gets a run of its own and is never lost. A claim older than [`CLAIM_TTL`] (its run
 //! waited too long, or was lost) stops blocking, so a stuck run can delay a contact's re-score
 //! by at most the TTL.
+//!
+//! Requests for *other* contacts of the portal fold too: while a run of the same lane is still
+//! waiting (pending or queued) and holds fewer than [`FOLD_LIMIT`] contacts, new contacts are
+//! claimed for it, and the run scores everything claimed for it when it starts ([`release`]
+//! returns those contacts). Each run costs the same few HubSpot requests whatever its size, so
+//! under a burst the portal's budget goes to batches instead of one run per webhook. The run's
+//! ledger row is locked while contacts are added, and a run leaves `queued` under that lock when
+//! it starts, so a contact is never claimed for a run that has already read HubSpot.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{Lane, score_claims};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use entity::{JobStatus, Lane, job_runs, score_claims};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::ledger::{Ledger, LedgerError};
@@ -26,6 +38,8 @@ use crate::queue::{EnqueueOptions, Queue, QueueError, new_run};
 pub const CLAIM_TTL: Duration = Duration::from_secs(60);
 /// Contacts per statement (well under SQLite's and Postgres' bind limits).
 const CHUNK: usize = 500;
+/// A waiting run takes more contacts until it holds this many (one HubSpot batch read).
+pub const FOLD_LIMIT: u64 = 100;
 
 /// What a scoring request became.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -53,16 +67,17 @@ pub async fn enqueue_scoring(
     if contacts.is_empty() {
         return Ok(ScoringRequest::default());
     }
-    let run_id = Uuid::now_v7();
     let db = queue.ledger().db();
     let txn = platform::db::begin_write(db).await.map_err(db_err)?;
+    let waiting = waiting_run(&txn, portal_id, lane).await.map_err(db_err)?;
+    let run_id = waiting.unwrap_or_else(Uuid::now_v7);
     let owners = claim(&txn, portal_id, &contacts, run_id)
         .await
         .map_err(db_err)?;
     let (mine, folded): (Vec<_>, Vec<_>) = contacts
         .iter()
         .map(|contact| (*contact, owners.get(contact).copied().unwrap_or(run_id)))
-        .partition(|(_, owner)| *owner == run_id);
+        .partition(|(_, owner)| *owner == run_id && waiting.is_none());
     if mine.is_empty() {
         txn.commit().await.map_err(db_err)?;
         return Ok(ScoringRequest {
@@ -91,6 +106,49 @@ pub async fn enqueue_scoring(
         queued: Some(job),
         folded,
     })
+}
+
+/// A run of `lane` for the portal that has not started and still has room, locked for the rest
+/// of `txn` so it cannot start while contacts are added to it.
+async fn waiting_run<C: ConnectionTrait>(
+    txn: &C,
+    portal_id: i64,
+    lane: Lane,
+) -> Result<Option<Uuid>, DbErr> {
+    let live = Utc::now() - chrono::Duration::from_std(CLAIM_TTL).unwrap_or_default();
+    let candidates: Vec<Uuid> = score_claims::Entity::find()
+        .select_only()
+        .column(score_claims::Column::JobRunId)
+        .distinct()
+        .filter(score_claims::Column::PortalId.eq(portal_id))
+        .filter(score_claims::Column::ClaimedAt.gte(live))
+        .order_by_desc(score_claims::Column::JobRunId)
+        .limit(4)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for run_id in candidates {
+        // Touching the row takes its lock (Postgres; SQLite's write transaction holds the whole
+        // database) and proves, under that lock, that the run is still waiting.
+        let locked = job_runs::Entity::update_many()
+            .col_expr(job_runs::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(job_runs::Column::Id.eq(run_id))
+            .filter(job_runs::Column::Lane.eq(lane))
+            .filter(job_runs::Column::Status.is_in([JobStatus::Pending, JobStatus::Queued]))
+            .exec(txn)
+            .await?;
+        if locked.rows_affected == 0 {
+            continue;
+        }
+        let held = score_claims::Entity::find()
+            .filter(score_claims::Column::JobRunId.eq(run_id))
+            .count(txn)
+            .await?;
+        if held < FOLD_LIMIT {
+            return Ok(Some(run_id));
+        }
+    }
+    Ok(None)
 }
 
 /// Claims `contacts` for `run_id` where no live claim exists; returns each contact's owner.
@@ -133,13 +191,22 @@ async fn claim<C: ConnectionTrait>(
     Ok(owners)
 }
 
-/// Releases `run_id`'s claims; the run calls this as it starts, before reading HubSpot.
-pub async fn release<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<u64, DbErr> {
-    let result = score_claims::Entity::delete_many()
+/// Releases `run_id`'s claims and returns the contacts they held (its own and those folded into
+/// it); the run calls this as it starts, before reading HubSpot. The run has left `queued` by
+/// then, so nothing can be claimed for it between the read and the delete.
+pub async fn release<C: ConnectionTrait>(db: &C, run_id: Uuid) -> Result<Vec<i64>, DbErr> {
+    let contacts: Vec<i64> = score_claims::Entity::find()
+        .select_only()
+        .column(score_claims::Column::ContactId)
+        .filter(score_claims::Column::JobRunId.eq(run_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    score_claims::Entity::delete_many()
         .filter(score_claims::Column::JobRunId.eq(run_id))
         .exec(db)
         .await?;
-    Ok(result.rows_affected)
+    Ok(contacts)
 }
 
 fn db_err(error: DbErr) -> QueueError {

@@ -1,7 +1,7 @@
 //! ScoreContact: re-score a batch of contacts from fresh HubSpot data (batch read by id, never
 //! search, whose index lags), store the scores, and write back the ones that changed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use entity::contacts;
@@ -23,25 +23,50 @@ pub async fn score_contacts(
 ) -> Result<(), JobError> {
     let portal_id = job.portal_id;
     // From here on a new change to these contacts needs a run of its own: this one is about to
-    // read them.
-    crate::coalesce::release(&deps.db, job.run_id())
+    // read them. Contacts other requests folded into this run come back with the release.
+    let released = crate::coalesce::release(&deps.db, job.run_id())
         .await
         .map_err(db_error)?;
+    let own: BTreeSet<i64> = job.contact_ids.iter().copied().collect();
+    let folded: Vec<i64> = released
+        .into_iter()
+        .filter(|contact| !own.contains(contact))
+        .collect();
+    let contact_ids: Vec<i64> = own.iter().copied().chain(folded.iter().copied()).collect();
+    let outcome = score_batch(&deps, &job, &contact_ids, &mut progress).await;
+    if outcome.is_err() && !folded.is_empty() {
+        // The retry carries only the job's own contacts: hand the folded ones to a new run.
+        if let Err(error) =
+            crate::coalesce::enqueue_scoring(&deps.queue, portal_id, &folded, job.lane, None).await
+        {
+            tracing::error!(portal_id, contacts = folded.len(), %error, "could not re-queue folded contacts");
+        }
+    }
+    outcome
+}
+
+async fn score_batch(
+    deps: &Deps,
+    job: &ScoreContact,
+    contact_ids: &[i64],
+    progress: &mut Progress,
+) -> Result<(), JobError> {
+    let portal_id = job.portal_id;
     progress
-        .phase("refreshing", Some(job.contact_ids.len() as i64))
+        .phase("refreshing", Some(contact_ids.len() as i64))
         .await?;
-    refresh_contacts(&deps, portal_id, &job.contact_ids, job.lane).await?;
-    progress.advance(job.contact_ids.len() as i64).await?;
+    refresh_contacts(deps, portal_id, contact_ids, job.lane).await?;
+    progress.advance(contact_ids.len() as i64).await?;
 
     let Some((version, model)) = active_model(&deps.db, portal_id).await.map_err(db_error)? else {
         // No model yet (not trained, or not enough data): the data is stored, nothing to score.
         return Ok(());
     };
     progress
-        .phase("scoring", Some(job.contact_ids.len() as i64))
+        .phase("scoring", Some(contact_ids.len() as i64))
         .await?;
-    let changed = score_stored(&deps, portal_id, &job.contact_ids, version, &model).await?;
-    progress.advance(job.contact_ids.len() as i64).await?;
+    let changed = score_stored(deps, portal_id, contact_ids, version, &model).await?;
+    progress.advance(contact_ids.len() as i64).await?;
     if !changed.is_empty() {
         deps.enqueue_child(job.run_id(), |run_id| WriteBack {
             run_id,

@@ -1,6 +1,6 @@
-//! Per-contact coalescing of scoring requests: a burst of webhooks for a few contacts becomes
-//! one ScoreContact run and one HubSpot read, and a change after that run has read its data
-//! still gets scored.
+//! Coalescing of scoring requests: a burst of webhooks becomes one ScoreContact run per waiting
+//! batch (the same contact or other contacts of the portal, up to the fold limit, same lane
+//! only), and a change after a run has read its data still gets scored.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use chrono::Utc;
 use conturs_tests::Backend;
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use entity::{JobType, Lane, job_runs, score_claims};
-use jobs::coalesce::{CLAIM_TTL, enqueue_scoring, release};
+use jobs::coalesce::{CLAIM_TTL, FOLD_LIMIT, enqueue_scoring, release};
 use jobs::handlers::register_all;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -50,9 +50,8 @@ async fn coalescing(backend: Backend, queue: QueueKind) {
     let second = enqueue_scoring(&p.queue, portal, &[b, c], Lane::Realtime, None)
         .await
         .expect("enqueue");
-    assert_eq!(second.folded, vec![(b, r1.run_id)]);
-    let r2 = second.queued.expect("c is new");
-    assert_eq!(r2.contact_ids, vec![c]);
+    assert_eq!(second.queued, None, "c joins the waiting run");
+    assert_eq!(second.folded, vec![(b, r1.run_id), (c, r1.run_id)]);
     for _ in 0..20 {
         let again = enqueue_scoring(&p.queue, portal, &[a, b, c], Lane::Realtime, None)
             .await
@@ -60,10 +59,12 @@ async fn coalescing(backend: Backend, queue: QueueKind) {
         assert_eq!(again.queued, None, "everything is already waiting");
         assert_eq!(again.folded.len(), 3);
     }
-    assert_eq!(score_runs(&p).await.len(), 2, "22 requests, 2 runs");
+    assert_eq!(score_runs(&p).await.len(), 1, "22 requests, 1 run");
 
-    // A run that started has released its claims: a new change gets a new run.
-    assert_eq!(release(&p.db.conn, r1.run_id).await.expect("release"), 2);
+    // A run that started has released its claims, and scores everything claimed for it.
+    let mut released = release(&p.db.conn, r1.run_id).await.expect("release");
+    released.sort_unstable();
+    assert_eq!(released, vec![a, b, c]);
     let after_start = enqueue_scoring(&p.queue, portal, &[a], Lane::Realtime, None)
         .await
         .expect("enqueue");
@@ -76,18 +77,39 @@ async fn coalescing(backend: Backend, queue: QueueKind) {
             score_claims::Column::ClaimedAt,
             sea_orm::sea_query::Expr::value(old),
         )
-        .filter(score_claims::Column::ContactId.eq(c))
+        .filter(score_claims::Column::ContactId.eq(a))
         .exec(&p.db.conn)
         .await
         .expect("age claim");
-    let after_ttl = enqueue_scoring(&p.queue, portal, &[c], Lane::Realtime, None)
+    let after_ttl = enqueue_scoring(&p.queue, portal, &[a], Lane::Realtime, None)
         .await
         .expect("enqueue");
-    assert_eq!(
-        after_ttl.queued.map(|job| job.contact_ids),
-        Some(vec![c]),
-        "an expired claim is taken over"
-    );
+    let r3 = after_ttl.queued.expect("an expired claim is taken over");
+    assert_eq!(r3.contact_ids, vec![a]);
+
+    // Another lane never folds into a realtime run.
+    let bulk = enqueue_scoring(&p.queue, portal, &[b], Lane::Bulk, None)
+        .await
+        .expect("enqueue");
+    assert_eq!(bulk.queued.map(|job| job.contact_ids), Some(vec![b]));
+
+    // Other contacts fold into the waiting run until it holds FOLD_LIMIT of them.
+    let others: Vec<i64> = listed
+        .iter()
+        .skip(3)
+        .take(FOLD_LIMIT as usize + 1)
+        .map(|c| c.id.parse().expect("numeric id"))
+        .collect();
+    let (fill, overflow) = others.split_at(FOLD_LIMIT as usize);
+    let filled = enqueue_scoring(&p.queue, portal, fill, Lane::Realtime, None)
+        .await
+        .expect("enqueue");
+    assert_eq!(filled.queued, None);
+    assert!(filled.folded.iter().all(|(_, run)| *run == r3.run_id));
+    let full = enqueue_scoring(&p.queue, portal, overflow, Lane::Realtime, None)
+        .await
+        .expect("enqueue");
+    assert!(full.queued.is_some(), "a full run takes no more: {full:?}");
 
     // The real worker runs them: every run succeeds and releases its claims.
     let reads_before = p.requests_matching("batch/read");
@@ -95,8 +117,8 @@ async fn coalescing(backend: Backend, queue: QueueKind) {
     let workers = tokio::spawn(async move {
         let _ = monitor.run().await;
     });
-    let runs = p.settle(4, Duration::from_secs(60)).await;
-    assert_eq!(runs.len(), 4, "{runs:?}");
+    let runs = p.settle(5, Duration::from_secs(60)).await;
+    assert_eq!(runs.len(), 5, "{runs:?}");
     for run in &runs {
         assert_eq!(
             run.status,
