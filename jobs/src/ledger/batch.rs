@@ -7,6 +7,10 @@
 //! there, up to [`MAX_BATCH`]) and applies it in one write transaction: one locked read of all
 //! the runs, the per-run decisions in arrival order ([`super::transition::plan`]), one
 //! `UPDATE … WHERE id IN (…)` per distinct set of new values and one multi-row event insert.
+//! On Postgres a few batches commit at once, so round trips overlap; SQLite's one writer takes
+//! one at a time.
+
+use std::sync::Arc;
 
 use chrono::Utc;
 use entity::{job_events, job_runs};
@@ -15,7 +19,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::transition::{self, Outcome, Request, RowChange};
 use super::{LedgerError, event_row};
@@ -57,22 +61,49 @@ impl Batcher {
     }
 }
 
+/// Batches committing at once: SQLite has one writer, so a second would only wait for the lock;
+/// Postgres overlaps round trips of batches on different rows (each locks its rows in id order,
+/// and a run's later request waits for the earlier batch's lock, then sees its result).
+fn batches_in_flight(db: &DatabaseConnection) -> usize {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => 1,
+        _ => 4,
+    }
+}
+
 async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<(Request, Reply)>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (requests, replies): (Vec<Request>, Vec<Reply>) = batch.drain(..).unzip();
-        match commit(&db, &requests).await {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    // A caller that stopped waiting (its attempt was dropped) needs no answer.
-                    let _ = reply.send(result);
-                }
+    let slots = Arc::new(Semaphore::new(batches_in_flight(&db)));
+    loop {
+        // Waiting for a free slot first lets requests pile up into the next, larger batch.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        if receiver.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            answer(&db, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+/// Commits one batch and answers its callers.
+async fn answer(db: &DatabaseConnection, batch: Vec<(Request, Reply)>) {
+    let (requests, replies): (Vec<Request>, Vec<Reply>) = batch.into_iter().unzip();
+    match commit(db, &requests).await {
+        Ok(results) => {
+            for (reply, result) in replies.into_iter().zip(results) {
+                // A caller that stopped waiting (its attempt was dropped) needs no answer.
+                let _ = reply.send(result);
             }
-            Err(error) => {
-                tracing::warn!(%error, requests = requests.len(), "ledger batch failed");
-                for reply in replies {
-                    let _ = reply.send(Err(LedgerError::Db(error.clone())));
-                }
+        }
+        Err(error) => {
+            tracing::warn!(%error, requests = requests.len(), "ledger batch failed");
+            for reply in replies {
+                let _ = reply.send(Err(LedgerError::Db(error.clone())));
             }
         }
     }
