@@ -67,7 +67,7 @@ impl Batcher {
 fn batches_in_flight(db: &DatabaseConnection) -> usize {
     match db.get_database_backend() {
         sea_orm::DbBackend::Sqlite => 1,
-        _ => 4,
+        _ => 8,
     }
 }
 
