@@ -6,6 +6,8 @@
 //! board draws. Handlers never write here directly: the ledger layer records attempts and
 //! outcomes, and [`crate::progress::Progress`] records phases and counts.
 
+use std::sync::{Arc, OnceLock};
+
 use chrono::{DateTime, Utc};
 use entity::{JobStatus, JobType, Lane, job_events, job_runs};
 use sea_orm::sea_query::Expr;
@@ -15,6 +17,11 @@ use sea_orm::{
 };
 use serde_json::Value;
 use uuid::Uuid;
+
+pub mod batch;
+mod transition;
+
+use transition::{Outcome, Request};
 
 /// How long a running job's heartbeat keeps other workers from taking it over. Running jobs
 /// beat every few seconds (`runtime::JOB_HEARTBEAT`), so only a dead worker's job expires.
@@ -75,14 +82,23 @@ pub struct Failure {
 /// Every read-modify-write transition locks the run's row (`SELECT … FOR UPDATE` on Postgres;
 /// SQLite's write transactions are exclusive already), so two deliveries of one job racing to
 /// start it cannot both win.
+///
+/// The hot transitions also come in a group-commit form ([`Self::start_attempt_batched`],
+/// [`Self::succeed_batched`]): clones share one background task that commits what callers have
+/// queued in one transaction ([`batch`]).
 #[derive(Debug, Clone)]
 pub struct Ledger {
     db: DatabaseConnection,
+    /// Started on first use, on the runtime of that caller.
+    batcher: Arc<OnceLock<batch::Batcher>>,
 }
 
 impl Ledger {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            batcher: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -122,62 +138,31 @@ impl Ledger {
     }
 
     /// Called when a worker receives the job: counts the attempt and decides whether to run it.
+    /// One locked transaction of its own; the ledger layer uses [`Self::start_attempt_batched`].
     pub async fn start_attempt(
         &self,
         run_id: Uuid,
         worker: &str,
     ) -> Result<AttemptDecision, LedgerError> {
-        let txn = platform::db::begin_write(&self.db).await?;
-        let run = locked_run(&txn, run_id).await?;
-        if run.status.is_terminal() {
-            return Ok(AttemptDecision::Skip { status: run.status });
-        }
-        let now = Utc::now();
-        let lease_expired = run
-            .heartbeat_at
-            .is_none_or(|beat| now - beat > chrono::Duration::from_std(LEASE).unwrap_or_default());
-        if run.status == JobStatus::Running && !lease_expired {
-            return Ok(AttemptDecision::Busy);
-        }
-        let attempt = run.attempts + 1;
-        if attempt > run.max_attempts {
-            let message = format!(
-                "delivered {attempt} times, more than its {} allowed attempts \
-                 (a previous attempt may have crashed its worker)",
-                run.max_attempts
-            );
-            let mut active: job_runs::ActiveModel = run.clone().into();
-            active.status = Set(JobStatus::Dead);
-            active.error_kind = Set(Some("exhausted".into()));
-            active.last_error = Set(Some(message.clone()));
-            active.finished_at = Set(Some(now));
-            active.updated_at = Set(now);
-            active.update(&txn).await?;
-            insert_event(&txn, &run, now, "dead", &message, None).await?;
-            txn.commit().await?;
-            return Ok(AttemptDecision::Exhausted {
-                attempts: run.attempts,
-            });
-        }
-        let mut active: job_runs::ActiveModel = run.clone().into();
-        active.status = Set(JobStatus::Running);
-        active.attempts = Set(attempt);
-        active.worker = Set(Some(worker.to_owned()));
-        active.started_at = Set(Some(run.started_at.unwrap_or(now)));
-        active.heartbeat_at = Set(Some(now));
-        active.updated_at = Set(now);
-        active.update(&txn).await?;
-        insert_event(
-            &txn,
-            &run,
-            now,
-            "started",
-            &format!("attempt {attempt} of {} on {worker}", run.max_attempts),
-            None,
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(AttemptDecision::Run { attempt })
+        let request = Request::Start {
+            run_id,
+            worker: worker.into(),
+        };
+        start_answer(self.apply_alone(request).await)
+    }
+
+    /// [`Self::start_attempt`], committed in one transaction together with whatever other
+    /// callers have queued meanwhile (group commit): what every job's attempt goes through.
+    pub async fn start_attempt_batched(
+        &self,
+        run_id: Uuid,
+        worker: &Arc<str>,
+    ) -> Result<AttemptDecision, LedgerError> {
+        let request = Request::Start {
+            run_id,
+            worker: worker.clone(),
+        };
+        start_answer(self.apply_batched(request).await)
     }
 
     /// Proves the worker running `run_id` is alive, extending its lease.
@@ -228,24 +213,39 @@ impl Ledger {
     /// it ran: the run stays cancelled and gets a `stopped` event. One locked read decides, so a
     /// cancel is never overwritten and the common path costs one transaction.
     pub async fn succeed(&self, run_id: Uuid) -> Result<bool, LedgerError> {
-        let txn = platform::db::begin_write(&self.db).await?;
-        let run = locked_run(&txn, run_id).await?;
-        if run.status == JobStatus::Cancelled {
-            let message = "the attempt finished after the run was cancelled";
-            insert_event(&txn, &run, Utc::now(), "stopped", message, None).await?;
-            txn.commit().await?;
-            return Ok(false);
+        succeed_answer(self.apply_alone(Request::Succeed { run_id }).await)
+    }
+
+    /// [`Self::succeed`], committed in one transaction together with whatever other callers
+    /// have queued meanwhile (group commit).
+    pub async fn succeed_batched(&self, run_id: Uuid) -> Result<bool, LedgerError> {
+        succeed_answer(self.apply_batched(Request::Succeed { run_id }).await)
+    }
+
+    /// A hot transition in a write transaction of its own.
+    async fn apply_alone(&self, request: Request) -> Result<Outcome, LedgerError> {
+        let mut results = batch::commit(&self.db, std::slice::from_ref(&request)).await?;
+        results
+            .pop()
+            .unwrap_or(Err(LedgerError::UnknownRun(request.run_id())))
+    }
+
+    /// A hot transition through the ledger's batcher, started here on first use. Without a
+    /// runtime to start it on, or once its runtime is gone, the request commits alone.
+    async fn apply_batched(&self, request: Request) -> Result<Outcome, LedgerError> {
+        let batcher = match self.batcher.get() {
+            Some(batcher) => Some(batcher),
+            None => tokio::runtime::Handle::try_current().ok().map(|runtime| {
+                self.batcher
+                    .get_or_init(|| batch::Batcher::spawn(&runtime, self.db.clone()))
+            }),
+        };
+        if let Some(batcher) = batcher
+            && let Some(result) = batcher.submit(request.clone()).await
+        {
+            return result;
         }
-        finish_locked(
-            txn,
-            run,
-            JobStatus::Succeeded,
-            None,
-            "succeeded",
-            "finished",
-        )
-        .await?;
-        Ok(true)
+        self.apply_alone(request).await
     }
 
     /// The attempt failed; the run waits for its next attempt, or ends failed or dead.
@@ -467,6 +467,27 @@ pub struct ProgressUpdate {
     pub total: Option<i64>,
     pub rate: Option<f64>,
     pub eta_seconds: Option<f64>,
+}
+
+fn start_answer(outcome: Result<Outcome, LedgerError>) -> Result<AttemptDecision, LedgerError> {
+    match outcome? {
+        Outcome::Start(decision) => Ok(decision),
+        Outcome::Succeed(_) => Err(mismatched_answer()),
+    }
+}
+
+fn succeed_answer(outcome: Result<Outcome, LedgerError>) -> Result<bool, LedgerError> {
+    match outcome? {
+        Outcome::Succeed(succeeded) => Ok(succeeded),
+        Outcome::Start(_) => Err(mismatched_answer()),
+    }
+}
+
+/// [`transition::plan`] answers each request with its own kind; this cannot happen.
+fn mismatched_answer() -> LedgerError {
+    LedgerError::Db(DbErr::Custom(
+        "the ledger answered a different kind of request".into(),
+    ))
 }
 
 /// Moves a run, read under its lock in `txn`, to `status` with an event, and commits.

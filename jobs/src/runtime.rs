@@ -96,7 +96,7 @@ where
                 layer.queue.push(&job, None).await?;
                 return Ok(());
             }
-            match ledger.start_attempt(run_id, &layer.worker).await? {
+            match ledger.start_attempt_batched(run_id, &layer.worker).await? {
                 AttemptDecision::Run { attempt } => {
                     // Beats only while this future lives: if apalis drops the attempt (its
                     // worker died on a lost Redis connection), the beats stop, the lease runs
@@ -152,7 +152,7 @@ async fn settle<J: JobPayload>(
     let run_id = job.run_id();
     let error = match outcome {
         Ok(()) => {
-            if !ledger.succeed(run_id).await? {
+            if !ledger.succeed_batched(run_id).await? {
                 tracing::info!(%run_id, attempt, "cancelled job finished its attempt; stays cancelled");
             }
             return Ok(());

@@ -16,6 +16,7 @@ mod coalesce;
 mod crash;
 mod entities;
 mod ledger;
+mod ledger_batch;
 mod migrations;
 mod pipeline;
 mod queue;
