@@ -92,7 +92,7 @@ impl AppState {
                 admin_token: AdminToken::new(&settings.admin_token),
                 state_signer: StateSigner::new(settings.secret_key.expose()),
                 webhook_secret: settings.hubspot.client_secret.clone(),
-                accept_v1_signatures: false,
+                accept_v1_signatures: settings.accept_v1_webhook_signatures,
                 webhook_url: None,
                 public_url: settings.public_url.clone(),
                 clock: Clock::system(),

@@ -32,6 +32,7 @@ pub mod vars {
     pub const NIGHTLY_SCHEDULE: &str = "CONTURS_NIGHTLY_SCHEDULE";
     pub const WORKER_CONCURRENCY: &str = "CONTURS_WORKER_CONCURRENCY";
     pub const QUEUE_NAMESPACE: &str = "CONTURS_QUEUE_NAMESPACE";
+    pub const WEBHOOK_V1_SIGNATURES: &str = "CONTURS_WEBHOOK_V1_SIGNATURES";
 }
 
 /// Where the embedded default keeps its data when `DATABASE_URL` is unset.
@@ -260,6 +261,9 @@ pub struct Settings {
     pub worker_concurrency: usize,
     /// Prefix of every queue key, so several apps (or test runs) can share one Redis.
     pub queue_namespace: String,
+    /// Also accept HubSpot's v1 webhook signatures (no timestamp, so no replay protection):
+    /// only for apps whose subscriptions HubSpot still signs with v1. Off by default.
+    pub accept_v1_webhook_signatures: bool,
 }
 
 impl Settings {
@@ -478,6 +482,20 @@ impl Settings {
             None => DEFAULT_QUEUE_NAMESPACE.to_owned(),
         };
 
+        let accept_v1_webhook_signatures = match get(vars::WEBHOOK_V1_SIGNATURES).as_deref() {
+            None => false,
+            Some(raw) => match raw.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => {
+                    return Err(invalid(
+                        vars::WEBHOOK_V1_SIGNATURES,
+                        format!("must be true or false, got {raw:?}"),
+                    ));
+                }
+            },
+        };
+
         Ok(Self {
             environment,
             database_url,
@@ -492,6 +510,7 @@ impl Settings {
             nightly_schedule,
             worker_concurrency,
             queue_namespace,
+            accept_v1_webhook_signatures,
         })
     }
 
@@ -512,6 +531,7 @@ impl Settings {
 }
 
 const ALL_VARS: &[&str] = &[
+    vars::WEBHOOK_V1_SIGNATURES,
     vars::DATABASE_URL,
     vars::REDIS_URL,
     vars::PORT,
@@ -573,6 +593,18 @@ mod tests {
     }
 
     #[test]
+    fn v1_webhook_signatures_are_a_clear_yes_or_no() {
+        for (raw, want) in [("true", true), ("ON", true), ("1", true), ("no", false)] {
+            let s = settings(&[(vars::WEBHOOK_V1_SIGNATURES, raw)]).expect("parses");
+            assert_eq!(s.accept_v1_webhook_signatures, want, "{raw}");
+        }
+        assert_names(
+            &error_for(&[(vars::WEBHOOK_V1_SIGNATURES, "sometimes")]),
+            vars::WEBHOOK_V1_SIGNATURES,
+        );
+    }
+
+    #[test]
     fn nothing_set_gives_embedded_development_defaults() {
         let s = settings(&[]).expect("defaults must parse");
         assert_eq!(s.environment, Environment::Development);
@@ -588,6 +620,7 @@ mod tests {
         assert_eq!(s.nightly_schedule, "0 0 0 * * *");
         assert_eq!(s.worker_concurrency, 8);
         assert_eq!(s.queue_namespace, "conturs");
+        assert!(!s.accept_v1_webhook_signatures);
         assert_eq!(
             s.insecure_defaults(),
             vec![
