@@ -16,13 +16,15 @@
 //! returns those contacts). Each run costs the same few HubSpot requests whatever its size, so
 //! under a burst the portal's budget goes to batches instead of one run per webhook. The run's
 //! ledger row is locked while contacts are added, and a run leaves `queued` under that lock when
-//! it starts, so a contact is never claimed for a run that has already read HubSpot.
+//! it starts, so a contact is never claimed for a run that has already read HubSpot. While a run
+//! of the portal and lane is running, a new run waits [`GATHER_WHILE_BUSY`] before it starts,
+//! so it gathers the burst instead of starting with one contact.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{JobStatus, Lane, job_runs, score_claims};
+use entity::{JobStatus, JobType, Lane, job_runs, score_claims};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -40,6 +42,11 @@ pub const CLAIM_TTL: Duration = Duration::from_secs(60);
 const CHUNK: usize = 500;
 /// A waiting run takes more contacts until it holds this many (one HubSpot batch read).
 pub const FOLD_LIMIT: u64 = 100;
+/// How long a new run waits before it starts while another run of the portal and lane is
+/// already running: the requests arriving meanwhile fold into it, so a burst costs a few large
+/// runs instead of many small ones competing for the portal's HubSpot budget. An idle portal's
+/// run starts at once.
+pub const GATHER_WHILE_BUSY: Duration = Duration::from_secs(1);
 
 /// What a scoring request became.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -98,9 +105,18 @@ pub async fn enqueue_scoring(
     };
     // The claims and the outbox row commit together: a claim never points at a run that does
     // not exist.
+    let busy = job_runs::Entity::find()
+        .filter(job_runs::Column::PortalId.eq(portal_id))
+        .filter(job_runs::Column::JobType.eq(JobType::ScoreContact))
+        .filter(job_runs::Column::Lane.eq(lane))
+        .filter(job_runs::Column::Status.eq(JobStatus::Running))
+        .count(&txn)
+        .await
+        .map_err(db_err)?
+        > 0;
     Ledger::record_in(&txn, new_run(&job, &options)?).await?;
     txn.commit().await.map_err(db_err)?;
-    queue.push(&job, None).await?;
+    queue.push(&job, busy.then_some(GATHER_WHILE_BUSY)).await?;
     queue.ledger().mark_queued(run_id).await?;
     Ok(ScoringRequest {
         queued: Some(job),
