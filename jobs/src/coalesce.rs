@@ -103,17 +103,20 @@ pub async fn enqueue_scoring(
         parent_id,
         delay: None,
     };
-    // The claims and the outbox row commit together: a claim never points at a run that does
-    // not exist.
     let busy = job_runs::Entity::find()
+        .select_only()
+        .column(job_runs::Column::Id)
         .filter(job_runs::Column::PortalId.eq(portal_id))
         .filter(job_runs::Column::JobType.eq(JobType::ScoreContact))
         .filter(job_runs::Column::Lane.eq(lane))
         .filter(job_runs::Column::Status.eq(JobStatus::Running))
-        .count(&txn)
+        .into_tuple::<Uuid>()
+        .one(&txn)
         .await
         .map_err(db_err)?
-        > 0;
+        .is_some();
+    // The claims and the outbox row commit together: a claim never points at a run that does
+    // not exist.
     Ledger::record_in(&txn, new_run(&job, &options)?).await?;
     txn.commit().await.map_err(db_err)?;
     queue.push(&job, busy.then_some(GATHER_WHILE_BUSY)).await?;

@@ -376,7 +376,22 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let txn = platform::db::begin_write(&self.db).await?;
         let run = locked_run(&txn, run_id).await?;
-        finish_locked(txn, run, status, failure, event_kind, message).await
+        let now = Utc::now();
+        let mut active: job_runs::ActiveModel = run.clone().into();
+        active.status = Set(status);
+        active.updated_at = Set(now);
+        if status.is_terminal() {
+            active.finished_at = Set(Some(now));
+            active.eta_seconds = Set(None);
+        }
+        if let Some(failure) = failure {
+            active.last_error = Set(Some(failure.message.clone()));
+            active.error_kind = Set(Some(failure.kind.clone()));
+        }
+        active.update(&txn).await?;
+        insert_event(&txn, &run, now, event_kind, message, None).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     pub async fn get(&self, run_id: Uuid) -> Result<job_runs::Model, LedgerError> {
@@ -488,33 +503,6 @@ fn mismatched_answer() -> LedgerError {
     LedgerError::Db(DbErr::Custom(
         "the ledger answered a different kind of request".into(),
     ))
-}
-
-/// Moves a run, read under its lock in `txn`, to `status` with an event, and commits.
-async fn finish_locked(
-    txn: sea_orm::DatabaseTransaction,
-    run: job_runs::Model,
-    status: JobStatus,
-    failure: Option<&Failure>,
-    event_kind: &str,
-    message: &str,
-) -> Result<(), LedgerError> {
-    let now = Utc::now();
-    let mut active: job_runs::ActiveModel = run.clone().into();
-    active.status = Set(status);
-    active.updated_at = Set(now);
-    if status.is_terminal() {
-        active.finished_at = Set(Some(now));
-        active.eta_seconds = Set(None);
-    }
-    if let Some(failure) = failure {
-        active.last_error = Set(Some(failure.message.clone()));
-        active.error_kind = Set(Some(failure.kind.clone()));
-    }
-    active.update(&txn).await?;
-    insert_event(&txn, &run, now, event_kind, message, None).await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// Reads a run for a read-modify-write transition, locking its row (`SELECT … FOR UPDATE` on
