@@ -27,6 +27,14 @@ _need() {
   command -v "$1" >/dev/null 2>&1
 }
 
+# The board's end-to-end tests drive Debian's headless Chromium through chromedriver.
+browser_ensure() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
+  echo "services: installing chromium and chromium-driver for the browser tests" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+}
+
 _services_tmp() {
   [ -n "$_services_dir" ] || _services_dir=$(mktemp -d /tmp/conturs-services.XXXXXX)
   chmod 755 "$_services_dir"

@@ -17,7 +17,7 @@ use futures::Stream;
 use jobs::payload::JobPayload;
 use jobs::payload::{InitialSync, NightlyResync, ScoreContact, TrainModel, WriteBack};
 use jobs::{EnqueueOptions, Ledger};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, Unavailable};
+use crate::job_filter::JobFilter;
 
 /// Most contacts one API-made ScoreContact or WriteBack run may name.
 pub const MAX_CONTACTS_PER_JOB: usize = 10_000;
@@ -131,27 +132,53 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CreateJob>,
 ) -> Result<Response, ApiError> {
-    let contact_job = matches!(request.job_type, JobType::ScoreContact | JobType::WriteBack);
-    if request.job_type == JobType::Noop {
+    let run_id = enqueue(
+        &state,
+        request.job_type,
+        request.portal_id,
+        request.contact_ids,
+        request.lane,
+    )
+    .await?;
+    let run = state.queue.ledger().get(run_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/jobs/{run_id}"))],
+        Json(run),
+    )
+        .into_response())
+}
+
+/// Queues a job for a connected portal after the checks `POST /api/jobs` states (the board's
+/// "trigger a job" goes through the same door); returns the new run's id.
+pub(crate) async fn enqueue(
+    state: &AppState,
+    job_type: JobType,
+    portal_id: i64,
+    contact_ids: Vec<i64>,
+    lane: Option<Lane>,
+) -> Result<Uuid, ApiError> {
+    let contact_job = matches!(job_type, JobType::ScoreContact | JobType::WriteBack);
+    if job_type == JobType::Noop {
         return Err(unprocessable("noop is a benchmark job, not available here"));
     }
-    if contact_job && request.contact_ids.is_empty() {
+    if contact_job && contact_ids.is_empty() {
         return Err(unprocessable("contact_ids must name at least one contact"));
     }
-    if request.contact_ids.len() > MAX_CONTACTS_PER_JOB {
+    if contact_ids.len() > MAX_CONTACTS_PER_JOB {
         return Err(unprocessable(format!(
             "at most {MAX_CONTACTS_PER_JOB} contacts per job"
         )));
     }
-    if !contact_job && (!request.contact_ids.is_empty() || request.lane.is_some()) {
+    if !contact_job && (!contact_ids.is_empty() || lane.is_some()) {
         return Err(unprocessable(
             "contact_ids and lane apply to score_contact and write_back only",
         ));
     }
-    let portal = portals::Entity::find_by_id(request.portal_id)
+    let portal = portals::Entity::find_by_id(portal_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no portal {}", request.portal_id)))?;
+        .ok_or_else(|| ApiError::not_found(format!("no portal {}", portal_id)))?;
     if portal.status == PortalStatus::Disconnected {
         return Err(ApiError::conflict(
             "portal_disconnected",
@@ -159,13 +186,13 @@ async fn create(
         ));
     }
     let portal_id = portal.id;
-    let mut contacts = request.contact_ids;
+    let mut contacts = contact_ids;
     contacts.sort_unstable();
     contacts.dedup();
-    let lane = request.lane.unwrap_or(Lane::Bulk);
+    let lane = lane.unwrap_or(Lane::Bulk);
     let queue = &state.queue;
     let options = EnqueueOptions::default;
-    let run_id = match request.job_type {
+    let run_id = match job_type {
         JobType::InitialSync => queue
             .enqueue(|run_id| InitialSync { run_id, portal_id }, options())
             .await?
@@ -204,13 +231,7 @@ async fn create(
             .run_id(),
         JobType::Noop => return Err(unprocessable("noop is not available here")),
     };
-    let run = state.queue.ledger().get(run_id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/api/jobs/{run_id}"))],
-        Json(run),
-    )
-        .into_response())
+    Ok(run_id)
 }
 
 /// `GET /api/jobs` filters.
@@ -267,36 +288,14 @@ async fn list(
             format!("limit must be from 1 to {MAX_PAGE}"),
         ));
     }
-    let mut select = job_runs::Entity::find();
-    if let Some(job_type) = query.job_type {
-        select = select.filter(job_runs::Column::JobType.eq(job_type));
-    }
-    if let Some(status) = query.status {
-        select = select.filter(job_runs::Column::Status.eq(status));
-    }
-    if let Some(portal) = query.portal {
-        select = select.filter(job_runs::Column::PortalId.eq(portal));
-    }
-    if let Some(after) = query.created_after {
-        select = select.filter(job_runs::Column::CreatedAt.gt(after));
-    }
-    if let Some(before) = query.created_before {
-        select = select.filter(job_runs::Column::CreatedAt.lt(before));
-    }
-    if let Some(cursor) = query.cursor {
-        select = select.filter(job_runs::Column::Id.lt(cursor));
-    }
-    let mut jobs = select
-        .order_by_desc(job_runs::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db)
-        .await?;
-    let next_cursor = if jobs.len() as u64 > limit {
-        jobs.truncate(limit as usize);
-        jobs.last().map(|run| run.id)
-    } else {
-        None
+    let filter = JobFilter {
+        job_type: query.job_type,
+        status: query.status,
+        portal: query.portal,
+        created_after: query.created_after,
+        created_before: query.created_before,
     };
+    let (jobs, next_cursor) = filter.page(&state.db, query.cursor, limit).await?;
     Ok(Json(JobPage { jobs, next_cursor }))
 }
 
@@ -352,11 +351,19 @@ async fn retry(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
+    let run = retry_run(&state, id, "retried by an operator through the API").await?;
+    Ok((StatusCode::ACCEPTED, Json(run)).into_response())
+}
+
+/// Puts a failed or dead run back on the queue (409 `not_retryable` otherwise), recording
+/// `reason` on its timeline; the API and the board retry through here.
+pub(crate) async fn retry_run(
+    state: &AppState,
+    id: Uuid,
+    reason: &str,
+) -> Result<job_runs::Model, ApiError> {
     let ledger = state.queue.ledger();
-    let Some(run) = ledger
-        .retry(id, "retried by an operator through the API")
-        .await?
-    else {
+    let Some(run) = ledger.retry(id, reason).await? else {
         let run = ledger.get(id).await?;
         return Err(ApiError::conflict(
             "not_retryable",
@@ -371,7 +378,7 @@ async fn retry(
         Ok(()) => ledger.mark_queued(id).await?,
         Err(error) => tracing::warn!(%id, %error, "retried job left for the reconciler to queue"),
     }
-    Ok((StatusCode::ACCEPTED, Json(ledger.get(id).await?)).into_response())
+    Ok(ledger.get(id).await?)
 }
 
 /// Cancels a run that has not finished.
@@ -394,11 +401,19 @@ async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<job_runs::Model>, ApiError> {
+    Ok(Json(
+        cancel_run(&state, id, "cancelled by an operator through the API").await?,
+    ))
+}
+
+/// Cancels a run that has not finished (409 `already_finished` otherwise), recording `reason`.
+pub(crate) async fn cancel_run(
+    state: &AppState,
+    id: Uuid,
+    reason: &str,
+) -> Result<job_runs::Model, ApiError> {
     let ledger = state.queue.ledger();
-    if !ledger
-        .cancel(id, "cancelled by an operator through the API")
-        .await?
-    {
+    if !ledger.cancel(id, reason).await? {
         let run = ledger.get(id).await?;
         return Err(ApiError::conflict(
             "already_finished",
@@ -408,10 +423,10 @@ async fn cancel(
             ),
         ));
     }
-    Ok(Json(ledger.get(id).await?))
+    Ok(ledger.get(id).await?)
 }
 
-fn status_name(status: JobStatus) -> String {
+pub(crate) fn status_name(status: JobStatus) -> String {
     serde_json::to_value(status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -478,7 +493,17 @@ async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let ledger = state.queue.ledger().clone();
     let first = ledger.get(id).await?;
-    let stream = futures::stream::unfold(
+    Ok(Sse::new(follow(ledger, first)).keep_alive(KeepAlive::default()))
+}
+
+/// A run's snapshots as SSE events: `progress` whenever it changes (the first at once), then
+/// `finished`, then the end; the API's and the board's live views both read this.
+pub(crate) fn follow(
+    ledger: Ledger,
+    first: job_runs::Model,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let id = first.id;
+    futures::stream::unfold(
         StreamState {
             ledger,
             id,
@@ -487,8 +512,7 @@ async fn events(
             done: false,
         },
         next_event,
-    );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    )
 }
 
 struct StreamState {

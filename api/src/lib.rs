@@ -7,11 +7,14 @@
 //! Front doors and how each is authenticated: `/api/*` by the admin bearer token ([`auth`];
 //! all but the public OpenAPI document, [`openapi`]),
 //! `/webhooks/hubspot` by HubSpot's signature ([`webhooks`]), `/oauth/hubspot/*` by the signed,
-//! single-use `state` ([`oauth`]), `/metrics` by the admin bearer token too ([`metrics`]).
+//! single-use `state` ([`oauth`]), `/metrics` by the admin bearer token too ([`metrics`]),
+//! `/board` by a session cookie the admin token is exchanged for ([`board`]).
 
 pub mod auth;
+pub mod board;
 pub mod error;
 mod health;
+mod job_filter;
 mod job_routes;
 pub mod metrics;
 pub mod oauth;
@@ -124,6 +127,7 @@ fn router(state: AppState) -> Router {
         .nest("/api", api)
         .split_for_parts();
     router
+        .merge(board::routes())
         .layer(openapi::serve(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

@@ -55,31 +55,31 @@ async fn list(State(state): State<AppState>) -> Result<Json<PortalList>, ApiErro
 
 /// A portal with its grade distribution, latest model and HubSpot budget use.
 #[derive(Debug, Serialize, ToSchema)]
-struct PortalDetail {
-    portal: portals::Model,
+pub(crate) struct PortalDetail {
+    pub(crate) portal: portals::Model,
     /// Contacts per grade (A–F), plus `unscored` for contacts without a score.
-    grades: BTreeMap<String, i64>,
+    pub(crate) grades: BTreeMap<String, i64>,
     /// The latest trained model, `null` before the first training.
-    model: Option<ModelSummary>,
+    pub(crate) model: Option<ModelSummary>,
     /// How much of HubSpot's request budget the portal uses.
-    budget: BudgetUse,
+    pub(crate) budget: BudgetUse,
 }
 
 /// A trained model as the portal page shows it: which, when, from what, and how good.
 #[derive(Debug, Serialize, ToSchema)]
-struct ModelSummary {
-    version: i32,
+pub(crate) struct ModelSummary {
+    pub(crate) version: i32,
     /// `active` (scores come from it) or `retired`.
-    status: ModelStatus,
+    pub(crate) status: ModelStatus,
     /// e.g. `logistic_regression` or `naive_bayes`.
-    algorithm: String,
-    trained_at: DateTime<Utc>,
-    positives: i32,
-    negatives: i32,
-    unlabeled: i32,
+    pub(crate) algorithm: String,
+    pub(crate) trained_at: DateTime<Utc>,
+    pub(crate) positives: i32,
+    pub(crate) negatives: i32,
+    pub(crate) unlabeled: i32,
     /// Quality as evaluated at training: cross-validated AUC, lift, capture, grade rates.
     #[schema(value_type = Object)]
-    metrics: serde_json::Value,
+    pub(crate) metrics: serde_json::Value,
 }
 
 impl From<models::Model> for ModelSummary {
@@ -100,29 +100,29 @@ impl From<models::Model> for ModelSummary {
 /// Requests sent to HubSpot for this portal against the budget Conturs keeps to, as written
 /// down by the workers (every few seconds, so the newest window may still be filling up).
 #[derive(Debug, Serialize, ToSchema)]
-struct BudgetUse {
+pub(crate) struct BudgetUse {
     /// Width of a window in seconds (HubSpot limits requests per rolling 10 s).
-    window_seconds: i64,
+    pub(crate) window_seconds: i64,
     /// Requests per window Conturs allows itself for this portal, sustained (HubSpot: 110).
-    limit_per_window: i64,
+    pub(crate) limit_per_window: i64,
     /// The most the budget lets through in any one window, bursts included.
-    burst_ceiling_per_window: i64,
+    pub(crate) burst_ceiling_per_window: i64,
     /// Start of the last complete window.
-    last_window_start: DateTime<Utc>,
+    pub(crate) last_window_start: DateTime<Utc>,
     /// Requests in the last complete window that count against the limit (not searches).
-    last_window_requests: i64,
+    pub(crate) last_window_requests: i64,
     /// The busiest window of the last hour, counted the same way.
-    peak_window_requests_last_hour: i64,
-    last_hour: UsageWindow,
-    last_day: UsageWindow,
+    pub(crate) peak_window_requests_last_hour: i64,
+    pub(crate) last_hour: UsageWindow,
+    pub(crate) last_day: UsageWindow,
 }
 
 /// Requests (searches included), 429s and 5xx answers over a stretch of time.
 #[derive(Debug, Serialize, ToSchema)]
-struct UsageWindow {
-    requests: i64,
-    responses_429: i64,
-    responses_5xx: i64,
+pub(crate) struct UsageWindow {
+    pub(crate) requests: i64,
+    pub(crate) responses_429: i64,
+    pub(crate) responses_5xx: i64,
 }
 
 impl From<UsageTotals> for UsageWindow {
@@ -136,7 +136,7 @@ impl From<UsageTotals> for UsageWindow {
 }
 
 impl BudgetUse {
-    fn new(policy: &hubspot::BudgetPolicy, usage: PortalUsage) -> Self {
+    pub(crate) fn new(policy: &hubspot::BudgetPolicy, usage: PortalUsage) -> Self {
         let window = hubspot::usage::USAGE_WINDOW_SECS;
         // The policy's window may differ from the 10-second usage window: scale to it.
         let per_window = |n: u64| {
@@ -183,7 +183,12 @@ async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<PortalDetail>, ApiError> {
-    let portal = find(&state, id).await?;
+    Ok(Json(portal_detail(&state, id).await?))
+}
+
+/// The portal page's facts (the API's portal detail and the board's portal view).
+pub(crate) async fn portal_detail(state: &AppState, id: i64) -> Result<PortalDetail, ApiError> {
+    let portal = find(state, id).await?;
     let counts: Vec<(Option<String>, i64)> = scores::Entity::find()
         .select_only()
         .column(scores::Column::Grade)
@@ -205,12 +210,12 @@ async fn show(
         .map(ModelSummary::from);
     let usage = jobs::usage::portal_usage(&state.db, id, state.config.clock.now()).await?;
     let budget = BudgetUse::new(state.hubspot.budget().policy(), usage);
-    Ok(Json(PortalDetail {
+    Ok(PortalDetail {
         portal,
         grades,
         model,
         budget,
-    }))
+    })
 }
 
 /// Disconnects a portal.
@@ -240,7 +245,19 @@ async fn disconnect(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<portals::Model>, ApiError> {
-    let portal = find(&state, id).await?;
+    Ok(Json(
+        disconnect_portal(&state, id, "disconnected by an operator").await?,
+    ))
+}
+
+/// Revokes the portal's refresh token (HubSpot first) and marks it disconnected with
+/// `reason`; 409 `already_disconnected`, 502 `revoke_failed` (nothing changed).
+pub(crate) async fn disconnect_portal(
+    state: &AppState,
+    id: i64,
+    reason: &str,
+) -> Result<portals::Model, ApiError> {
+    let portal = find(state, id).await?;
     if portal.status == PortalStatus::Disconnected {
         return Err(ApiError::conflict(
             "already_disconnected",
@@ -269,7 +286,7 @@ async fn disconnect(
         )
         .col_expr(
             portals::Column::StatusReason,
-            Expr::value(Some("disconnected by an operator".to_owned())),
+            Expr::value(Some(reason.to_owned())),
         )
         .col_expr(portals::Column::DisconnectedAt, Expr::value(Some(now)))
         .col_expr(portals::Column::UpdatedAt, Expr::value(now))
@@ -277,5 +294,5 @@ async fn disconnect(
         .exec(&state.db)
         .await?;
     tracing::info!(portal = id, "portal disconnected");
-    Ok(Json(find(&state, id).await?))
+    find(state, id).await
 }

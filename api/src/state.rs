@@ -13,6 +13,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::auth::AdminToken;
+use crate::board::BoardKey;
 use crate::metrics::HttpMetrics;
 
 /// The time source; tests pin it to replay published webhook signature vectors.
@@ -62,6 +63,8 @@ pub struct ApiConfig {
     pub webhook_url: Option<Url>,
     pub public_url: Url,
     pub clock: Clock,
+    /// Signs board session cookies (derived from `CONTURS_SECRET_KEY`).
+    pub board_key: BoardKey,
 }
 
 /// Shared by all handlers; cheap to clone.
@@ -96,6 +99,7 @@ impl AppState {
                 webhook_url: None,
                 public_url: settings.public_url.clone(),
                 clock: Clock::system(),
+                board_key: BoardKey::derive(settings.secret_key.expose()),
             }),
             http_metrics: HttpMetrics::default(),
         })

@@ -24,6 +24,7 @@ pub mod scores;
 pub mod sync_cursors;
 pub mod unknown_portal_events;
 pub mod webhook_events;
+pub mod worker_presence;
 
 pub use enums::*;
 
@@ -47,4 +48,5 @@ pub mod prelude {
     pub use crate::sync_cursors::Entity as SyncCursors;
     pub use crate::unknown_portal_events::Entity as UnknownPortalEvents;
     pub use crate::webhook_events::Entity as WebhookEvents;
+    pub use crate::worker_presence::Entity as WorkerPresence;
 }

@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod ledger;
 pub mod payload;
 pub mod portals;
+pub mod presence;
 pub mod progress;
 pub mod queue;
 pub mod reconciler;

@@ -15,6 +15,7 @@ mod m20261127_000006_clock_ticks;
 mod m20261127_000007_score_claims;
 mod m20261128_000008_api_intake;
 mod m20261128_000009_hubspot_usage;
+mod m20261128_000010_worker_presence;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_score_claims::Migration),
             Box::new(m20261128_000008_api_intake::Migration),
             Box::new(m20261128_000009_hubspot_usage::Migration),
+            Box::new(m20261128_000010_worker_presence::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use apalis::prelude::Monitor;
 use hubspot::UsageCounter;
+use jobs::presence::{self, WorkerIdentity};
 use jobs::reconciler::Reconciler;
 use jobs::retention::{self, RetentionPolicy, VACUUM_EVERY};
 use jobs::usage::{self, FLUSH_EVERY};
@@ -63,10 +64,15 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<(DatabaseConnection,
 }
 
 /// Runs the reconciler every [`RECONCILE_EVERY`], the retention pass every [`VACUUM_EVERY`]
-/// (the first one a minute after start) and writes down the HubSpot usage `usage` counted
-/// every [`FLUSH_EVERY`], until the process ends. Every worker runs all three: they are
-/// idempotent (usage counts add up), so more workers only means the work is done sooner.
-pub fn spawn_maintenance(queue: Queue, usage: UsageCounter) -> tokio::task::JoinHandle<()> {
+/// (the first one a minute after start), writes down the HubSpot usage `usage` counted every
+/// [`FLUSH_EVERY`] and the worker's presence every [`presence::BEAT_EVERY`], until the process
+/// ends. Every worker runs all of them: they are idempotent (usage counts add up), so more
+/// workers only means the work is done sooner.
+pub fn spawn_maintenance(
+    queue: Queue,
+    usage: UsageCounter,
+    identity: WorkerIdentity,
+) -> tokio::task::JoinHandle<()> {
     let db = queue.ledger().db().clone();
     tokio::spawn(async move {
         let reconcile = async move {
@@ -86,7 +92,11 @@ pub fn spawn_maintenance(queue: Queue, usage: UsageCounter) -> tokio::task::Join
                 tokio::time::sleep(RECONCILE_EVERY).await;
             }
         };
-        tokio::join!(reconcile, usage::flush_forever(db, usage, FLUSH_EVERY));
+        tokio::join!(
+            reconcile,
+            usage::flush_forever(db.clone(), usage, FLUSH_EVERY),
+            presence::beat_forever(db, identity),
+        );
     })
 }
 
@@ -132,12 +142,16 @@ pub async fn run_worker_process() -> anyhow::Result<()> {
         settings.worker_concurrency,
     );
     let drain = queue.drain().clone();
-    let maintenance = spawn_maintenance(queue, deps.hubspot.usage().clone());
+    let identity = WorkerIdentity::current(name.clone(), settings.worker_concurrency);
+    let maintenance = spawn_maintenance(queue, deps.hubspot.usage().clone(), identity.clone());
     run_monitor(monitor, drain, platform::shutdown::terminate_signal()).await?;
     maintenance.abort();
     // What the draining jobs sent since the last flush.
     if let Err(error) = usage::flush(&db, deps.hubspot.usage()).await {
         tracing::warn!(%error, "could not write the last HubSpot usage down");
+    }
+    if let Err(error) = presence::leave(&db, &identity).await {
+        tracing::warn!(%error, "could not remove this worker's presence");
     }
     tracing::info!(%name, "worker stopped");
     Ok(())

@@ -34,18 +34,7 @@ pub async fn register(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let counts: Vec<(JobType, Lane, JobStatus, i64)> = job_runs::Entity::find()
-        .select_only()
-        .column(job_runs::Column::JobType)
-        .column(job_runs::Column::Lane)
-        .column(job_runs::Column::Status)
-        .column_as(job_runs::Column::Id.count(), "n")
-        .group_by(job_runs::Column::JobType)
-        .group_by(job_runs::Column::Lane)
-        .group_by(job_runs::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let counts = run_counts(db).await?;
     let runs = Family::<RunLabels, Gauge>::default();
     for job_type in JobType::iter() {
         for lane in Lane::iter() {
@@ -69,15 +58,7 @@ pub async fn register(
         runs,
     );
 
-    let oldest: Vec<(Lane, Option<DateTime<Utc>>)> = job_runs::Entity::find()
-        .select_only()
-        .column(job_runs::Column::Lane)
-        .column_as(Expr::col(job_runs::Column::CreatedAt).min(), "oldest")
-        .filter(job_runs::Column::Status.is_in([JobStatus::Pending, JobStatus::Queued]))
-        .group_by(job_runs::Column::Lane)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let oldest = oldest_waiting(db).await?;
     let ages = Family::<LaneLabels, Gauge<f64, AtomicU64>>::default();
     for lane in Lane::iter() {
         let age = oldest
@@ -99,4 +80,37 @@ pub async fn register(
         ages,
     );
     Ok(())
+}
+
+/// Runs per (type, lane, status); combinations without runs are absent.
+pub(crate) async fn run_counts(
+    db: &DatabaseConnection,
+) -> Result<Vec<(JobType, Lane, JobStatus, i64)>, DbErr> {
+    job_runs::Entity::find()
+        .select_only()
+        .column(job_runs::Column::JobType)
+        .column(job_runs::Column::Lane)
+        .column(job_runs::Column::Status)
+        .column_as(job_runs::Column::Id.count(), "n")
+        .group_by(job_runs::Column::JobType)
+        .group_by(job_runs::Column::Lane)
+        .group_by(job_runs::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// When the oldest run still waiting (pending or queued) was created, per lane.
+pub(crate) async fn oldest_waiting(
+    db: &DatabaseConnection,
+) -> Result<Vec<(Lane, Option<DateTime<Utc>>)>, DbErr> {
+    job_runs::Entity::find()
+        .select_only()
+        .column(job_runs::Column::Lane)
+        .column_as(Expr::col(job_runs::Column::CreatedAt).min(), "oldest")
+        .filter(job_runs::Column::Status.is_in([JobStatus::Pending, JobStatus::Queued]))
+        .group_by(job_runs::Column::Lane)
+        .into_tuple()
+        .all(db)
+        .await
 }

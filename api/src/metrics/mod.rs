@@ -13,7 +13,7 @@
 //! from the database, so nothing stale survives from one scrape to the next.
 
 pub mod http;
-mod ledger;
+pub(crate) mod ledger;
 mod usage;
 
 use axum::extract::State;

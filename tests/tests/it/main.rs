@@ -11,6 +11,8 @@ mod api_portals;
 mod api_probes;
 mod api_scores;
 mod api_webhooks;
+mod board;
+mod board_browser;
 mod clock;
 mod coalesce;
 mod crash;
