@@ -89,7 +89,7 @@ pub fn grades(counts: &[(String, i64)]) -> Markup {
                     tr {
                         th scope="row" { span class=(format!("grade g-{}", grade.to_lowercase())) { (grade) } }
                         td.bar-cell {
-                            span.bar style=(format!("width:{:.1}%", *n as f64 / max as f64 * 100.0)) {}
+                            span.bar style=(format!("width:{:.1}%", *n as f64 / max as f64 * 80.0)) {}
                             span.num { (super::format::count(*n)) }
                         }
                         td.num { (format!("{share:.1}%")) }

@@ -159,6 +159,7 @@ pub async fn page(
         }
         (bulk_forms(&session, &filters, matching))
         div.scroll { (runs_table(&runs, now)) }
+        (trigger_form(&session))
         nav.pager aria-label="Pages" {
             @if cursor.is_some() {
                 a href=(format!("/board/jobs?{}", filters.query_string(&[]))) { "← Newest" }
@@ -198,6 +199,26 @@ fn filter_form(query: &ListQuery) -> Markup {
             label { "before " input type="datetime-local" name="before" value=[blank(&query.before)]; }
             button type="submit" { "Filter" }
             a href="/board/jobs" { "Clear" }
+        }
+    }
+}
+
+fn trigger_form(session: &Session) -> Markup {
+    html! {
+        details.trigger {
+            summary { "Trigger a job" }
+            form.filters method="post" action="/board/jobs" data-confirm="Queue this job now?" {
+                (layout::csrf_field(session))
+                label { "Portal " input type="text" inputmode="numeric" name="portal_id" size="10" required; }
+                label { "Job "
+                    select name="type" {
+                        option value="initial_sync" { "initial_sync (full re-sync)" }
+                        option value="train_model" { "train_model (retrain and re-score)" }
+                        option value="nightly_resync" { "nightly_resync (changes since last sync)" }
+                    }
+                }
+                button type="submit" { "Queue" }
+            }
         }
     }
 }

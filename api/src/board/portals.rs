@@ -29,22 +29,35 @@ fn parse_id(raw: &str) -> Result<i64, BoardError> {
         .map_err(|_| BoardError::bad_request(format!("\"{raw}\" is not a portal id")))
 }
 
-/// A model's quality as a sentence: AUC and top-decile lift when the model recorded them.
+/// A model's quality as a sentence: the held-out AUC from choosing its penalty, and the AUC
+/// and top-decile lift on its own training labels, as far as the model recorded them.
 fn quality(model: &ModelSummary) -> String {
     let metric = |name: &str| model.metrics.get(name).and_then(serde_json::Value::as_f64);
-    let auc = metric("auc").or_else(|| metric("selection_auc"));
-    let lift = metric("lift_top_decile");
     let mut parts = Vec::new();
-    if let Some(auc) = auc {
-        parts.push(format!("AUC {auc:.2}"));
+    if let Some(auc) = metric("selection_auc") {
+        parts.push(format!("cross-validated AUC {auc:.2}"));
     }
-    if let Some(lift) = lift {
+    if let Some(auc) = metric("training_auc") {
+        parts.push(format!("AUC {auc:.2} on its training labels"));
+    }
+    if let Some(lift) = metric("lift_top_decile") {
         parts.push(format!("top-decile lift {lift:.1}×"));
     }
     if parts.is_empty() {
         "no quality figures recorded".to_owned()
     } else {
         parts.join(", ")
+    }
+}
+
+/// A stored algorithm name in words.
+fn algorithm(name: &str) -> &str {
+    match name {
+        "logistic_regression" => "L2 logistic regression",
+        "logistic_naive_bayes_blend" => {
+            "logistic regression blended with naive Bayes (few customers)"
+        }
+        other => other,
     }
 }
 
@@ -149,7 +162,7 @@ pub async fn page(
                     None => p.muted { "Not trained yet." },
                     Some(model) => dl.facts {
                         dt { "Version" } dd { "v" (model.version) " (" (format!("{:?}", model.status).to_lowercase()) ")" }
-                        dt { "Algorithm" } dd { (model.algorithm) }
+                        dt { "Algorithm" } dd { (algorithm(&model.algorithm)) }
                         dt { "Quality" } dd { (quality(model)) }
                         dt { "Trained on" } dd { (model.positives) " buyers, " (model.negatives) " lost, " (format::count(i64::from(model.unlabeled))) " unlabeled" }
                         dt { "Trained" } dd { (format::ago(model.trained_at, now)) }

@@ -84,7 +84,9 @@ pub async fn workers(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<
         })
         .collect();
     for run in running {
-        let name = run.worker.clone().unwrap_or_else(|| "unknown".to_owned());
+        // A run records the worker task that runs it: `<process name>:<job>:<lane>:r<n>`.
+        let task = run.worker.clone().unwrap_or_else(|| "unknown".to_owned());
+        let name = task.split(':').next().unwrap_or(&task).to_owned();
         match rows.iter_mut().find(|row| row.name == name) {
             Some(row) => row.running.push(run),
             None => rows.push(WorkerRow {

@@ -148,6 +148,29 @@ impl PortalClient {
         .boxed()
     }
 
+    /// How many records of `object` the portal holds: a one-result, unfiltered search reads
+    /// HubSpot's `total`, so a full sync can show "done of total" with an ETA.
+    pub async fn count(&self, object: ObjectType) -> Result<u64, HubSpotError> {
+        let body = SearchBody {
+            filter_groups: json!([]),
+            sorts: json!([]),
+            properties: &[],
+            limit: 1,
+            after: None,
+        };
+        let page: SearchResponse = self
+            .call(Call {
+                endpoint: "objects.search",
+                method: Method::POST,
+                path: self.paths().search(object),
+                query: Vec::new(),
+                body: Some(&body),
+                kind: LimitKind::Search,
+            })
+            .await?;
+        Ok(page.total)
+    }
+
     async fn search_by_id(
         &self,
         object: ObjectType,

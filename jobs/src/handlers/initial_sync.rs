@@ -101,7 +101,16 @@ async fn sync_object(
     let (after, mut done) = cursor
         .map(|c| (c.after, c.records_done))
         .unwrap_or((None, 0));
-    progress.phase(object.as_str(), None).await?;
+    let client = deps.hubspot.portal(portal_id as u64, hubspot::Lane::Bulk);
+    // The total makes the progress bar and its ETA honest; without it the sync still runs.
+    let total = match client.count(object).await {
+        Ok(total) => i64::try_from(total).ok(),
+        Err(error) => {
+            tracing::warn!(portal_id, object = object.as_str(), %error, "could not count records; progress shows no total");
+            None
+        }
+    };
+    progress.phase(object.as_str(), total).await?;
     progress.advance(done).await?;
     let associations = match object {
         ObjectType::Companies => vec![],
@@ -109,7 +118,6 @@ async fn sync_object(
         // Deal→contact links say who bought: they label contacts for training.
         ObjectType::Deals => vec![ObjectType::Companies, ObjectType::Contacts],
     };
-    let client = deps.hubspot.portal(portal_id as u64, hubspot::Lane::Bulk);
     let pages = client.list_pages(
         object,
         ListRequest {

@@ -103,7 +103,7 @@ pub async fn store_model<C: ConnectionTrait>(
         portal_id: Set(portal_id),
         version: Set(version),
         status: Set(ModelStatus::Active),
-        algorithm: Set(format!("{:?}", tabular.kind)),
+        algorithm: Set(algorithm_name(&tabular.kind).to_owned()),
         positives: Set(tabular.metrics.positives as i32),
         negatives: Set(tabular.metrics.reliable_negatives as i32),
         unlabeled: Set((tabular.metrics.rows
@@ -242,5 +242,13 @@ pub fn needs_write(row: &scores::Model) -> bool {
     match WrittenValues::of(row) {
         Some(values) => WrittenValues::written(row).as_ref() != Some(&values),
         None => false,
+    }
+}
+
+/// The stored, stable name of a model kind (its parameters go into the metrics).
+pub fn algorithm_name(kind: &scoring::ModelKind) -> &'static str {
+    match kind {
+        scoring::ModelKind::LogisticRegression { .. } => "logistic_regression",
+        scoring::ModelKind::Blend { .. } => "logistic_naive_bayes_blend",
     }
 }

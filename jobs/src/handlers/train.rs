@@ -44,11 +44,19 @@ pub async fn train_model(
             .collect();
         let data = contact_dataset(labeled);
         // Training is CPU work: keep it off the async threads.
-        tokio::task::spawn_blocking(move || train_contacts(&data, &TrainConfig::default()))
-            .await
-            .map_err(|e| JobError::transient(format!("training task failed: {e}")))?
-            .map_err(|e| JobError::permanent("training", e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            let trained = train_contacts(&data, &TrainConfig::default());
+            let quality = match &trained {
+                Ok(ContactTraining::Trained(model)) => fit_quality(model, &data),
+                _ => None,
+            };
+            trained.map(|training| (training, quality))
+        })
+        .await
+        .map_err(|e| JobError::transient(format!("training task failed: {e}")))?
+        .map_err(|e| JobError::permanent("training", e.to_string()))?
     };
+    let (training, quality) = training;
     progress.advance(1).await?;
 
     let model = match training {
@@ -67,7 +75,25 @@ pub async fn train_model(
         }
         ContactTraining::Trained(model) => model,
     };
-    let metrics = serde_json::to_value(&model.model().metrics).unwrap_or_default();
+    let mut metrics = serde_json::to_value(&model.model().metrics).unwrap_or_default();
+    if let Some(object) = metrics.as_object_mut() {
+        let (alpha, bayes_weight) = match model.model().kind {
+            scoring::ModelKind::LogisticRegression { alpha } => (alpha, None),
+            scoring::ModelKind::Blend {
+                alpha,
+                bayes_weight,
+            } => (alpha, Some(bayes_weight)),
+        };
+        object.insert("penalty_alpha".to_owned(), alpha.into());
+        if let Some(weight) = bayes_weight {
+            object.insert("bayes_weight".to_owned(), weight.into());
+        }
+    }
+    if let (Some(object), Some(quality)) = (metrics.as_object_mut(), quality) {
+        object.insert("training_auc".to_owned(), quality.auc.into());
+        object.insert("lift_top_decile".to_owned(), quality.lift_top_decile.into());
+        object.insert("capture_top20".to_owned(), quality.capture_top20.into());
+    }
     let version = store_model(&deps.db, portal_id, &model, metrics)
         .await
         .map_err(db_error)?;
@@ -106,4 +132,39 @@ pub async fn train_model(
     )
     .await?;
     Ok(())
+}
+
+/// How well the model ranks the contacts it learned from: buyers against everyone else, on
+/// the training labels (in-sample, so a little optimistic; the CV `selection_auc` is the
+/// held-out figure when there are enough buyers). Shown on the board and the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitQuality {
+    pub auc: f64,
+    /// Buyers' share in the top 10% by score over their share overall.
+    pub lift_top_decile: f64,
+    /// Share of all buyers in the top 20% by score.
+    pub capture_top20: f64,
+}
+
+/// `None` when the dataset has no buyers or no one else (nothing to rank).
+pub fn fit_quality(
+    model: &scoring::crm::ContactModel,
+    data: &scoring::crm::ContactDataset,
+) -> Option<FitQuality> {
+    let raw: Vec<f64> = model
+        .score_dataset(data)
+        .iter()
+        .map(|score| score.raw)
+        .collect();
+    let buyers: Vec<bool> = data
+        .dataset
+        .labels()
+        .iter()
+        .map(|label| *label == scoring::Label::Positive)
+        .collect();
+    Some(FitQuality {
+        auc: scoring::metrics::auc(&raw, &buyers).ok()?,
+        lift_top_decile: scoring::metrics::lift_at(&raw, &buyers, 0.1).ok()?,
+        capture_top20: scoring::metrics::capture_at(&raw, &buyers, 0.2).ok()?,
+    })
 }

@@ -9,6 +9,7 @@ use entity::{JobStatus, PortalStatus};
 use jobs::EnqueueOptions;
 use jobs::ledger::Failure;
 use jobs::payload::{InitialSync, TrainModel};
+use jobs::presence::WorkerIdentity;
 use reqwest::header;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use uuid::Uuid;
@@ -327,8 +328,29 @@ async fn every_page_renders(backend: Backend) {
     let failed = failed_run(&app, PORTAL, "HubSpot said <script>alert(1)</script>").await;
     let queued = queued_sync(&app, OTHER).await;
     let operator = sign_in(&app).await;
+    // One worker checked in just now, one stopped beating a minute ago.
+    let now = chrono::Utc::now();
+    jobs::presence::beat(
+        &app.db.conn,
+        &WorkerIdentity::current("worker-alive-1", 4),
+        now,
+    )
+    .await
+    .unwrap();
+    jobs::presence::beat(
+        &app.db.conn,
+        &WorkerIdentity::current("worker-gone-2", 4),
+        now - chrono::Duration::seconds(60),
+    )
+    .await
+    .unwrap();
 
     let (status, overview) = get(&app, &operator.cookie, "/board").await;
+    assert!(overview.contains("worker-alive-1") && overview.contains("4 per lane"));
+    assert!(
+        !overview.contains("worker-gone-2"),
+        "a worker that stopped beating is not listed"
+    );
     assert_eq!(status, 200);
     for text in [
         "Queues",

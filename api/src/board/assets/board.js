@@ -32,6 +32,12 @@ function formatDuration(seconds) {
   return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
 }
 
+// Badge colours by job status (format::job_tone on the server).
+const TONES = {
+  succeeded: "good", failed: "bad", dead: "bad", retrying: "warn", running: "busy",
+  cancelled: "muted", pending: "info", queued: "info",
+};
+
 // A job's progress panel: follows the run's Server-Sent Events until it finishes.
 function followProgress(panel) {
   const bar = panel.querySelector("#progress-bar");
@@ -52,6 +58,11 @@ function followProgress(panel) {
     field("rate").textContent = snapshot.rate != null ? `${Math.round(snapshot.rate)}/s` : "–";
     field("eta").textContent = formatDuration(snapshot.eta_seconds);
     panel.dataset.status = snapshot.status;
+    const badge = document.querySelector("p.lead .badge");
+    if (badge) {
+      badge.textContent = snapshot.status;
+      badge.className = "badge " + (TONES[snapshot.status] || "info");
+    }
     panel.dataset.done = snapshot.done;
   };
   source.addEventListener("progress", (e) => apply(JSON.parse(e.data)));
