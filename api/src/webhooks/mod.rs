@@ -216,6 +216,7 @@ mod tests {
             webhook_url: webhook_url.map(|u| u.parse().expect("url")),
             public_url: "https://conturs.example".parse().expect("url"),
             clock: Clock::fixed(chrono::DateTime::from_timestamp_millis(TS).expect("ts")),
+            board_key: crate::board::BoardKey::derive(&[3; 32]),
         }
     }
 

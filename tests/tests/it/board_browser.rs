@@ -263,10 +263,10 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let status = client.find(Locator::Css("p.lead .badge")).await.ok();
-        if let Some(badge) = status {
-            if badge.text().await.unwrap_or_default() == "succeeded" {
-                break;
-            }
+        if let Some(badge) = status
+            && badge.text().await.unwrap_or_default() == "succeeded"
+        {
+            break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
