@@ -251,7 +251,8 @@ pub mod field {
     pub const HS_ROLE: usize = 10;
     pub const LIFECYCLE_STAGE: usize = 11;
     pub const LEAD_STATUS: usize = 12;
-    pub const COUNT: usize = 13;
+    pub const SECTOR: usize = 13;
+    pub const COUNT: usize = 14;
 }
 
 /// Lifecycle stages reached only by winning: masked so they cannot predict winning.
@@ -266,6 +267,8 @@ fn spec(name: &str, kind: FieldKind, template: &str, missing: &str, other: &str)
         other_text: other.to_string(),
         leak_guard_auc: DEFAULT_LEAK_GUARD_AUC,
         sales_process: false,
+        levels: Vec::new(),
+        penalty: 1.0,
     }
 }
 
@@ -400,11 +403,82 @@ pub fn contact_fields() -> Vec<FieldSpec> {
             "a rare lead status",
         ),
     ];
+    fields.push(spec(
+        "sector",
+        categorical(ValueStyle::Sector),
+        "in {}",
+        "sector unknown",
+        "in a less common sector",
+    ));
     fields[field::LIFECYCLE_STAGE].sales_process = true;
     fields[field::LEAD_STATUS].sales_process = true;
+    // Priors of B2B buying, so a few hundred (or a few dozen) customers are enough: many-valued
+    // fields shrink toward their coarser group (industry → sector, country → region), and
+    // seniority is a trend (more senior buys more, more so in bigger companies) learned as one
+    // slope, with the per-level one-hots as penalised deviations from it.
+    for (index, penalty) in [
+        (field::INDUSTRY, SHRUNK_TO_GROUP),
+        (field::COUNTRY, SHRUNK_TO_GROUP),
+        (field::SENIORITY, SHRUNK_TO_GROUP),
+        (field::HS_SENIORITY, SHRUNK_TO_GROUP),
+        (field::SENIORITY_BY_SIZE, SHRUNK_TO_GROUP),
+        (field::DEPARTMENT_BY_SECTOR, SHRUNK_TO_GROUP),
+    ] {
+        fields[index].penalty = penalty;
+    }
+    fields[field::SENIORITY].levels = Seniority::ALL
+        .iter()
+        .map(|&s| (s.key().to_string(), seniority_rank(s)))
+        .collect();
+    fields[field::HS_SENIORITY].levels = HS_SENIORITY_RANKS
+        .iter()
+        .map(|(key, rank)| ((*key).to_string(), *rank))
+        .collect();
+    // The same rank tilted by company size (small −1, mid 0, large +1): seniority weighs more
+    // in bigger companies.
+    fields[field::SENIORITY_BY_SIZE].levels = Seniority::ALL
+        .iter()
+        .flat_map(|&s| {
+            SizeBand::ALL.iter().enumerate().map(move |(tilt, band)| {
+                (
+                    format!("{}@{}", s.key(), band.key()),
+                    seniority_rank(s) * (tilt as f64 - 1.0),
+                )
+            })
+        })
+        .collect();
     debug_assert_eq!(fields.len(), field::COUNT);
     fields
 }
+
+/// Relative penalty of one-hot columns that have a coarser group or trend in the model.
+const SHRUNK_TO_GROUP: f64 = 3.0;
+
+/// Ordinal rank of each seniority (entry 0 … C-level 6): owners and partners decide like CxOs.
+pub fn seniority_rank(seniority: Seniority) -> f64 {
+    match seniority {
+        Seniority::Entry => 0.0,
+        Seniority::Ic => 1.0,
+        Seniority::SeniorIc => 2.0,
+        Seniority::Manager => 3.0,
+        Seniority::Director => 4.0,
+        Seniority::Vp => 5.0,
+        Seniority::OwnerPartner | Seniority::Cxo => 6.0,
+    }
+}
+
+/// Ranks of HubSpot's `hs_seniority` enum values, on the `seniority_rank` scale.
+const HS_SENIORITY_RANKS: &[(&str, f64)] = &[
+    ("intern", 0.0),
+    ("employee", 1.0),
+    ("senior", 2.0),
+    ("manager", 3.0),
+    ("director", 4.0),
+    ("vp", 5.0),
+    ("executive", 6.0),
+    ("owner", 6.0),
+    ("partner", 6.0),
+];
 
 /// A short key built on the stack (`"vp@large"`), so scoring one contact does not allocate.
 pub(super) struct KeyBuf {
@@ -437,6 +511,7 @@ pub(super) struct Derived {
     department: Option<Department>,
     seniority_by_size: Option<KeyBuf>,
     department_by_sector: Option<KeyBuf>,
+    sector: Option<Sector>,
 }
 
 impl Derived {
@@ -464,6 +539,7 @@ impl Derived {
                 .department
                 .zip(sector)
                 .and_then(|(d, s)| KeyBuf::joined(d.key(), s.key())),
+            sector,
         }
     }
 
@@ -491,6 +567,7 @@ impl Derived {
             FieldValue::Category(facts.hs_role.as_deref()),
             FieldValue::Category(lifecycle),
             FieldValue::Category(facts.lead_status.as_deref()),
+            FieldValue::Category(self.sector.map(Sector::key)),
         ]
     }
 }
