@@ -12,7 +12,7 @@
 //! outcomes come from.
 //!
 //! The bars — within 0.03 of the ceiling at ~300 closed-won companies and 0.08 at ~30 —
-//! are NOT met. Measured on seeds 1–3 (10k contacts): gaps 0.044–0.059 at 300 and 0.104–0.126
+//! are NOT met. Measured on seeds 1–3 (10k contacts): gaps 0.036–0.059 at 300 and 0.104–0.126
 //! at 30. A diagnosis (the same labels, fitted on the generator's latent facts with the true
 //! model form) reaches gaps of 0.014–0.037 at 300 and 0.06–0.09 at 30, so most of what is
 //! left is estimation noise of ~40 industry and ~20 country effects from a few hundred (or
@@ -120,7 +120,7 @@ fn about_30_closed_won_customers() {
 }
 
 /// A portal whose deals carry no contacts: every contact of a customer is a positive. It still
-/// trains and ranks, but cannot learn who in a company buys (measured: 0.012–0.019 below buyer
+/// trains and ranks, but cannot learn who in a company buys (measured: 0.019–0.020 below buyer
 /// labels, seeds 1–2).
 #[test]
 fn company_level_fallback_without_deal_contacts() {
