@@ -67,7 +67,7 @@ impl Default for TrainConfig {
             max_rows_per_group: 3,
             alpha_grid: vec![3.0, 10.0, 30.0, 100.0],
             small_data_alpha: 100.0,
-            small_data_bayes_weight: 0.5,
+            small_data_bayes_weight: 0.25,
             selection_folds: 3,
             reliable_negative_copies: 2,
             encoder: EncoderConfig::default(),
