@@ -38,6 +38,8 @@ pub enum ValueStyle {
     SeniorityBySize,
     /// "engineering@technology" → "Engineering/R&D role in technology".
     DepartmentBySector,
+    /// Sector key → "financial services".
+    Sector,
 }
 
 /// Monotone transform applied to a number before binning and standardising.
@@ -97,6 +99,22 @@ pub struct FieldSpec {
     /// value records the sale itself, so without property history it is never learned from.
     #[serde(default)]
     pub sales_process: bool,
+    /// Ordered levels of a categorical field (value → level, e.g. seniority rank). When set,
+    /// the field also gets one continuous term (the standardised level), so a monotone trend
+    /// is learned as one slope from few customers, with the one-hot columns as (more heavily
+    /// penalised, see `penalty`) deviations from it. Values without a level sit at the mean.
+    #[serde(default)]
+    pub levels: Vec<(String, f64)>,
+    /// Relative L2 penalty of the field's one-hot columns (1 = the chosen α). Above 1 for
+    /// many-valued fields whose effects should shrink toward a coarser field that is also in
+    /// the model (industry toward its sector, country toward its region) or toward an ordinal
+    /// trend; continuous terms always get the plain α.
+    #[serde(default = "unit_penalty")]
+    pub penalty: f64,
+}
+
+fn unit_penalty() -> f64 {
+    1.0
 }
 
 impl FieldSpec {
@@ -112,6 +130,8 @@ impl FieldSpec {
             other_text: format!("{label} = a rare value"),
             leak_guard_auc: DEFAULT_LEAK_GUARD_AUC,
             sales_process: false,
+            levels: Vec::new(),
+            penalty: 1.0,
         }
     }
 
@@ -128,6 +148,8 @@ impl FieldSpec {
             other_text: format!("{label} other"),
             leak_guard_auc: DEFAULT_LEAK_GUARD_AUC,
             sales_process: false,
+            levels: Vec::new(),
+            penalty: 1.0,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crm::features::{describe_department_by_sector, describe_seniority_by_size};
+use crate::crm::features::{Sector, describe_department_by_sector, describe_seniority_by_size};
 use crate::dataset::{
     Bins, Column, Dataset, FieldKind, FieldSpec, FieldValue, MISSING_CODE, Transform, ValueStyle,
 };
@@ -20,8 +20,13 @@ const CONTINUOUS_CLIP: f64 = 5.0;
 /// How one field was encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EncodedKind {
-    /// Columns: one per kept value (sorted), then "other", then "missing".
-    Categorical { values: Vec<String> },
+    /// Columns: one per kept value (sorted), then "other", then "missing"; plus a continuous
+    /// slot for the value's level when the field has ordered levels.
+    Categorical {
+        values: Vec<String>,
+        #[serde(default)]
+        ordinal: Option<OrdinalTerm>,
+    },
     /// Columns: one per bin (`edges.len() + 1`), then "missing"; plus continuous slot `continuous`.
     Numeric {
         transform: Transform,
@@ -30,6 +35,62 @@ pub enum EncodedKind {
         mean: f64,
         std: f64,
     },
+}
+
+/// The continuous term of a categorical field with ordered levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrdinalTerm {
+    /// Standardised level of each key that has one, sorted by key (rare keys keep their level
+    /// even when their one-hot is pooled into "other").
+    pub levels: Vec<(String, f64)>,
+    /// Continuous slot of the term.
+    pub continuous: usize,
+}
+
+impl OrdinalTerm {
+    /// Standardised level of a key; 0 (the mean) for keys without a level and for missing.
+    fn level(&self, key: &str) -> f64 {
+        self.levels
+            .binary_search_by(|(candidate, _)| candidate.as_str().cmp(key))
+            .map_or(0.0, |index| self.levels[index].1)
+    }
+
+    /// Standardises `levels` over the training rows whose value has a level.
+    fn fit(
+        levels: &[(String, f64)],
+        column: &crate::dataset::CategoricalColumn,
+        rows: &[usize],
+        continuous: usize,
+    ) -> OrdinalTerm {
+        let level_of_code: Vec<Option<f64>> = column
+            .values()
+            .iter()
+            .map(|value| levels.iter().find(|(key, _)| key == value).map(|l| l.1))
+            .collect();
+        let present: Vec<f64> = rows
+            .iter()
+            .filter_map(|&row| {
+                let code = column.codes()[row];
+                (code != MISSING_CODE)
+                    .then(|| level_of_code[code as usize])
+                    .flatten()
+            })
+            .collect();
+        let (mean, std) = mean_and_std(&present);
+        let mut standardised: Vec<(String, f64)> = levels
+            .iter()
+            .map(|(key, level)| {
+                let z = ((level - mean) / std).clamp(-CONTINUOUS_CLIP, CONTINUOUS_CLIP);
+                (key.clone(), z)
+            })
+            .collect();
+        standardised.sort_by(|a, b| a.0.cmp(&b.0));
+        standardised.dedup_by(|a, b| a.0 == b.0);
+        OrdinalTerm {
+            levels: standardised,
+            continuous,
+        }
+    }
 }
 
 /// One field's encoding and the words that explain each of its columns.
@@ -57,18 +118,21 @@ impl EncodedField {
     pub fn continuous_slot(&self) -> Option<usize> {
         match self.kind {
             EncodedKind::Numeric { continuous, .. } => Some(continuous),
-            EncodedKind::Categorical { .. } => None,
+            EncodedKind::Categorical { ref ordinal, .. } => {
+                ordinal.as_ref().map(|ordinal| ordinal.continuous)
+            }
         }
     }
 
     /// Column and continuous value for one raw value (no allocation).
     fn encode(&self, value: FieldValue<'_>) -> (u32, f32) {
         match (&self.kind, value) {
-            (EncodedKind::Categorical { values }, FieldValue::Category(Some(key))) => {
+            (EncodedKind::Categorical { values, ordinal }, FieldValue::Category(Some(key))) => {
                 let offset = values
                     .binary_search_by(|candidate| candidate.as_str().cmp(key))
                     .unwrap_or(values.len());
-                ((self.first_column + offset) as u32, 0.0)
+                let level = ordinal.as_ref().map_or(0.0, |ordinal| ordinal.level(key));
+                ((self.first_column + offset) as u32, level as f32)
             }
             (
                 EncodedKind::Numeric {
@@ -190,9 +254,13 @@ impl FeatureEncoder {
                         .collect();
                     column_labels.push(spec.other_text.clone());
                     column_labels.push(spec.missing_text.clone());
+                    let ordinal = (!spec.levels.is_empty()).then(|| {
+                        continuous += 1;
+                        OrdinalTerm::fit(&spec.levels, column, rows, continuous - 1)
+                    });
                     EncodedField {
                         spec: spec.clone(),
-                        kind: EncodedKind::Categorical { values },
+                        kind: EncodedKind::Categorical { values, ordinal },
                         first_column,
                         column_labels,
                     }
@@ -283,20 +351,24 @@ impl FeatureEncoder {
         {
             match column {
                 Column::Categorical(column) => {
-                    let code_to_column: Vec<u32> = column
+                    let code_to_encoding: Vec<(u32, f32)> = column
                         .values()
                         .iter()
-                        .map(|value| field.encode(FieldValue::Category(Some(value))).0)
+                        .map(|value| field.encode(FieldValue::Category(Some(value))))
                         .collect();
-                    let missing = field.missing_column() as u32;
+                    let missing = (field.missing_column() as u32, 0.0);
+                    let slot = field.continuous_slot();
                     for (out_row, &row) in rows.iter().enumerate() {
                         let code = column.codes()[row];
-                        encoded.columns[out_row * n_fields + field_index] = if code == MISSING_CODE
-                        {
+                        let (index, level) = if code == MISSING_CODE {
                             missing
                         } else {
-                            code_to_column[code as usize]
+                            code_to_encoding[code as usize]
                         };
+                        encoded.columns[out_row * n_fields + field_index] = index;
+                        if let Some(slot) = slot {
+                            encoded.values[out_row * self.continuous + slot] = level;
+                        }
                     }
                 }
                 Column::Numeric(column) => {
@@ -346,6 +418,11 @@ pub fn describe_value(style: ValueStyle, key: &str) -> String {
         ValueStyle::DepartmentBySector => {
             describe_department_by_sector(key).unwrap_or_else(|| key.to_string())
         }
+        ValueStyle::Sector => Sector::ALL
+            .iter()
+            .find(|sector| sector.key() == key)
+            .map(|sector| sector.label().to_string())
+            .unwrap_or_else(|| key.to_string()),
     }
 }
 
@@ -463,7 +540,7 @@ mod tests {
             max_categories: 10,
         };
         let encoder = FeatureEncoder::fit(&dataset, &rows, &config);
-        let EncodedKind::Categorical { values } = &encoder.fields[0].kind else {
+        let EncodedKind::Categorical { values, .. } = &encoder.fields[0].kind else {
             panic!("plan is categorical")
         };
         assert_eq!(values, &["free", "pro"]);
@@ -501,6 +578,49 @@ mod tests {
             assert_eq!(values, bulk.row_values(row));
         }
         assert!(encoder.encode_into(&[], &mut columns, &mut values).is_err());
+    }
+
+    #[test]
+    fn ordered_levels_add_a_standardised_continuous_term() {
+        let mut spec = FieldSpec::categorical("level", "Level");
+        spec.levels = vec![("low".into(), 0.0), ("high".into(), 2.0)];
+        let mut dataset = Dataset::new(vec![spec]);
+        for value in [Some("low"), Some("high"), Some("odd"), None] {
+            dataset
+                .push(
+                    &[FieldValue::Category(value)],
+                    RowMeta {
+                        label: Label::Unlabeled,
+                        group: 0,
+                        label_time: None,
+                    },
+                )
+                .unwrap();
+        }
+        let rows: Vec<usize> = (0..dataset.len()).collect();
+        let config = EncoderConfig {
+            min_category_count: 1,
+            max_categories: 10,
+        };
+        let encoder = FeatureEncoder::fit(&dataset, &rows, &config);
+        assert_eq!(encoder.continuous, 1);
+        assert_eq!(encoder.fields[0].continuous_slot(), Some(0));
+        let encoded = encoder.encode_dataset(&dataset, &rows);
+        // Levels 0 and 2 standardise to -1 and +1; a value without a level and a missing value
+        // sit at the mean.
+        let values: Vec<f32> = (0..4).map(|row| encoded.row_values(row)[0]).collect();
+        assert_eq!(values, vec![-1.0, 1.0, 0.0, 0.0]);
+        let mut columns = vec![0; 1];
+        let mut single = vec![0.0; 1];
+        encoder
+            .encode_into(
+                &[FieldValue::Category(Some("high"))],
+                &mut columns,
+                &mut single,
+            )
+            .unwrap();
+        assert_eq!(single[0], 1.0);
+        assert_eq!(columns[0], encoded.row_columns(1)[0]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::linear::LinearModel;
 use crate::train::leakage::DroppedField;
 
 /// Bump whenever the serialised layout or the meaning of a field changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Which learner produced the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -270,8 +270,11 @@ impl TabularModel {
             .map(|field| {
                 let labels: usize = field.column_labels.iter().map(|l| l.len() + 24).sum();
                 let values: usize = match &field.kind {
-                    crate::encoder::EncodedKind::Categorical { values } => {
-                        values.iter().map(|v| v.len() + 24).sum()
+                    crate::encoder::EncodedKind::Categorical { values, ordinal } => {
+                        values.iter().map(|v| v.len() + 24).sum::<usize>()
+                            + ordinal
+                                .as_ref()
+                                .map_or(0, |o| o.levels.iter().map(|l| l.0.len() + 32).sum())
                     }
                     crate::encoder::EncodedKind::Numeric { edges, .. } => edges.len() * 8,
                 };

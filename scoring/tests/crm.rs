@@ -149,9 +149,12 @@ fn contact_models_round_trip_and_refuse_foreign_artefacts() {
         ContactModel::from_json(&renamed),
         Err(ContactModelError::NotAContactModel { .. })
     ));
-    let future = json.replacen("\"schema_version\":1", "\"schema_version\":2", 1);
+    let future = json.replacen("\"schema_version\":2", "\"schema_version\":3", 1);
     let error = ContactModel::from_json(&future).unwrap_err();
-    assert!(error.to_string().contains("schema version 2"), "{error}");
+    assert!(error.to_string().contains("schema version 3"), "{error}");
+    let old = json.replacen("\"schema_version\":2", "\"schema_version\":1", 1);
+    let error = ContactModel::from_json(&old).unwrap_err();
+    assert!(error.to_string().contains("schema version 1"), "{error}");
 }
 
 #[test]

@@ -12,11 +12,12 @@
 //! outcomes come from.
 //!
 //! The bars — within 0.03 of the ceiling at ~300 closed-won companies and 0.08 at ~30 —
-//! are NOT met. Measured on seeds 1–3 (10k contacts): gaps 0.037–0.070 at 300 and 0.14–0.17 at
-//! 30; the model sits near the true company log-odds' own AUC, so what it misses is likely
-//! (not isolated) estimation noise of ~40 industry and ~20 country effects learned from a few
-//! hundred customers rather than the labels. These tests pin what is achieved, per seed, so a
-//! regression fails loudly:
+//! are NOT met. Measured on seeds 1–3 (10k contacts): gaps 0.036–0.059 at 300 and 0.104–0.126
+//! at 30. A diagnosis (the same labels, fitted on the generator's latent facts with the true
+//! model form) reaches gaps of 0.014–0.037 at 300 and 0.06–0.09 at 30, so most of what is
+//! left is estimation noise of ~40 industry and ~20 country effects from a few hundred (or
+//! dozen) customers, plus what missing firmographics and unparsed titles hide. These tests pin
+//! what is achieved, per seed, so a regression fails loudly:
 //! - gap to the ceiling and top-decile lift;
 //! - the margin over the true company log-odds (firmographics plus hidden company term);
 //! - the company-level fallback (a portal without deal→contact links: every contact of a
@@ -102,8 +103,8 @@ fn check(bars: &Bars) {
 fn about_300_closed_won_customers() {
     check(&Bars {
         closed_won: 300,
-        max_gap_to_ceiling: 0.08,
-        min_margin_over_company_truth: -0.03,
+        max_gap_to_ceiling: 0.065,
+        min_margin_over_company_truth: -0.02,
         min_lift: 2.5,
     });
 }
@@ -112,14 +113,14 @@ fn about_300_closed_won_customers() {
 fn about_30_closed_won_customers() {
     check(&Bars {
         closed_won: 30,
-        max_gap_to_ceiling: 0.19,
-        min_margin_over_company_truth: -0.13,
-        min_lift: 1.4,
+        max_gap_to_ceiling: 0.135,
+        min_margin_over_company_truth: -0.075,
+        min_lift: 2.0,
     });
 }
 
 /// A portal whose deals carry no contacts: every contact of a customer is a positive. It still
-/// trains and ranks, but cannot learn who in a company buys (measured: 0.015–0.018 below buyer
+/// trains and ranks, but cannot learn who in a company buys (measured: 0.019–0.020 below buyer
 /// labels, seeds 1–2).
 #[test]
 fn company_level_fallback_without_deal_contacts() {

@@ -251,7 +251,8 @@ pub mod field {
     pub const HS_ROLE: usize = 10;
     pub const LIFECYCLE_STAGE: usize = 11;
     pub const LEAD_STATUS: usize = 12;
-    pub const COUNT: usize = 13;
+    pub const SECTOR: usize = 13;
+    pub const COUNT: usize = 14;
 }
 
 /// Lifecycle stages reached only by winning: masked so they cannot predict winning.
@@ -266,6 +267,8 @@ fn spec(name: &str, kind: FieldKind, template: &str, missing: &str, other: &str)
         other_text: other.to_string(),
         leak_guard_auc: DEFAULT_LEAK_GUARD_AUC,
         sales_process: false,
+        levels: Vec::new(),
+        penalty: 1.0,
     }
 }
 
@@ -347,7 +350,7 @@ pub fn contact_fields() -> Vec<FieldSpec> {
             "seniority",
             categorical(ValueStyle::Seniority),
             "{}",
-            "seniority unknown (no usable job title)",
+            "seniority unknown (no usable job title or HubSpot seniority)",
             "unusual seniority",
         ),
         spec(
@@ -400,11 +403,115 @@ pub fn contact_fields() -> Vec<FieldSpec> {
             "a rare lead status",
         ),
     ];
+    fields.push(spec(
+        "sector",
+        categorical(ValueStyle::Sector),
+        "in {}",
+        "sector unknown",
+        "in a less common sector",
+    ));
     fields[field::LIFECYCLE_STAGE].sales_process = true;
     fields[field::LEAD_STATUS].sales_process = true;
+    // Priors of B2B buying, so a few hundred (or a few dozen) customers are enough: many-valued
+    // fields shrink toward their coarser group (industry → sector, country → region), and
+    // seniority is a trend (more senior buys more, more so in bigger companies) learned as one
+    // slope, with the per-level one-hots as penalised deviations from it.
+    for (index, penalty) in [
+        (field::INDUSTRY, SHRUNK_TO_GROUP),
+        (field::COUNTRY, SHRUNK_TO_GROUP),
+        (field::SENIORITY, SHRUNK_TO_GROUP),
+        (field::HS_SENIORITY, SHRUNK_TO_GROUP),
+        (field::SENIORITY_BY_SIZE, SHRUNK_TO_GROUP),
+        (field::DEPARTMENT_BY_SECTOR, SHRUNK_TO_GROUP),
+    ] {
+        fields[index].penalty = penalty;
+    }
+    fields[field::SENIORITY].levels = Seniority::ALL
+        .iter()
+        .map(|&s| (s.key().to_string(), seniority_rank(s)))
+        .collect();
+    fields[field::HS_SENIORITY].levels = HS_SENIORITY_RANKS
+        .iter()
+        .map(|(key, rank)| ((*key).to_string(), *rank))
+        .collect();
+    // The same rank tilted by company size (small −1, mid 0, large +1): seniority weighs more
+    // in bigger companies.
+    fields[field::SENIORITY_BY_SIZE].levels = Seniority::ALL
+        .iter()
+        .flat_map(|&s| {
+            SizeBand::ALL.iter().enumerate().map(move |(tilt, band)| {
+                (
+                    format!("{}@{}", s.key(), band.key()),
+                    seniority_rank(s) * (tilt as f64 - 1.0),
+                )
+            })
+        })
+        .collect();
     debug_assert_eq!(fields.len(), field::COUNT);
     fields
 }
+
+/// Relative penalty of one-hot columns that have a coarser group or trend in the model.
+const SHRUNK_TO_GROUP: f64 = 3.0;
+
+/// Ordinal rank of each seniority (entry 0 … C-level 6): owners and partners decide like CxOs.
+pub fn seniority_rank(seniority: Seniority) -> f64 {
+    match seniority {
+        Seniority::Entry => 0.0,
+        Seniority::Ic => 1.0,
+        Seniority::SeniorIc => 2.0,
+        Seniority::Manager => 3.0,
+        Seniority::Director => 4.0,
+        Seniority::Vp => 5.0,
+        Seniority::OwnerPartner | Seniority::Cxo => 6.0,
+    }
+}
+
+/// Seniority of a HubSpot `hs_seniority` value (lower case), for contacts whose title says
+/// nothing usable.
+fn seniority_of_hubspot(value: &str) -> Option<Seniority> {
+    Some(match value {
+        "intern" => Seniority::Entry,
+        "employee" => Seniority::Ic,
+        "senior" => Seniority::SeniorIc,
+        "manager" => Seniority::Manager,
+        "director" => Seniority::Director,
+        "vp" => Seniority::Vp,
+        "executive" => Seniority::Cxo,
+        "owner" | "partner" => Seniority::OwnerPartner,
+        _ => return None,
+    })
+}
+
+/// Department of a HubSpot `hs_role` value (lower case), for contacts whose title says nothing
+/// usable; roles without a clear department give none.
+fn department_of_hubspot(value: &str) -> Option<Department> {
+    Some(match value {
+        "sales" | "business_development" => Department::Sales,
+        "marketing" | "communications" | "public_relations" => Department::Marketing,
+        "engineering" | "product" | "research" | "design" => Department::Engineering,
+        "information_technology" => Department::It,
+        "finance" | "accounting" => Department::Finance,
+        "human_resources" | "recruiting" => Department::Hr,
+        "legal" => Department::Legal,
+        "operations" | "administrative" => Department::Operations,
+        "customer_service" | "support" => Department::Support,
+        _ => return None,
+    })
+}
+
+/// Ranks of HubSpot's `hs_seniority` enum values, on the `seniority_rank` scale.
+const HS_SENIORITY_RANKS: &[(&str, f64)] = &[
+    ("intern", 0.0),
+    ("employee", 1.0),
+    ("senior", 2.0),
+    ("manager", 3.0),
+    ("director", 4.0),
+    ("vp", 5.0),
+    ("executive", 6.0),
+    ("owner", 6.0),
+    ("partner", 6.0),
+];
 
 /// A short key built on the stack (`"vp@large"`), so scoring one contact does not allocate.
 pub(super) struct KeyBuf {
@@ -437,6 +544,7 @@ pub(super) struct Derived {
     department: Option<Department>,
     seniority_by_size: Option<KeyBuf>,
     department_by_sector: Option<KeyBuf>,
+    sector: Option<Sector>,
 }
 
 impl Derived {
@@ -446,6 +554,13 @@ impl Derived {
             .as_deref()
             .map(parse_title)
             .unwrap_or_default();
+        // HubSpot's own enrichment fills in when the title says nothing usable.
+        let seniority = parsed
+            .seniority
+            .or_else(|| facts.hs_seniority.as_deref().and_then(seniority_of_hubspot));
+        let department = parsed
+            .department
+            .or_else(|| facts.hs_role.as_deref().and_then(department_of_hubspot));
         let company = facts.company.as_ref();
         let size = company
             .and_then(|c| c.employees)
@@ -454,16 +569,15 @@ impl Derived {
             .and_then(|c| c.industry.as_deref())
             .map(Sector::of_industry);
         Derived {
-            seniority: parsed.seniority,
-            department: parsed.department,
-            seniority_by_size: parsed
-                .seniority
+            seniority,
+            department,
+            seniority_by_size: seniority
                 .zip(size)
                 .and_then(|(s, b)| KeyBuf::joined(s.key(), b.key())),
-            department_by_sector: parsed
-                .department
+            department_by_sector: department
                 .zip(sector)
                 .and_then(|(d, s)| KeyBuf::joined(d.key(), s.key())),
+            sector,
         }
     }
 
@@ -491,6 +605,7 @@ impl Derived {
             FieldValue::Category(facts.hs_role.as_deref()),
             FieldValue::Category(lifecycle),
             FieldValue::Category(facts.lead_status.as_deref()),
+            FieldValue::Category(self.sector.map(Sector::key)),
         ]
     }
 }
@@ -536,6 +651,69 @@ mod tests {
         assert_eq!(Sector::of_industry("CONSTRUCTION"), Sector::Industrial);
         assert_eq!(Sector::of_industry("RETAIL"), Sector::Consumer);
         assert_eq!(Sector::of_industry("SOMETHING_NEW"), Sector::Other);
+    }
+
+    #[test]
+    fn hubspot_seniority_and_role_fill_in_for_an_unusable_title() {
+        let facts = ContactFacts {
+            job_title: None,
+            hs_seniority: Some("vp".into()),
+            hs_role: Some("information_technology".into()),
+            company: Some(CompanyFacts::new(
+                Some("Banking"),
+                Some("20"),
+                None,
+                Some("Germany"),
+            )),
+            ..ContactFacts::default()
+        };
+        let derived = Derived::of(&facts);
+        let values = derived.values(&facts);
+        assert_eq!(values[field::SENIORITY], FieldValue::Category(Some("vp")));
+        assert_eq!(values[field::DEPARTMENT], FieldValue::Category(Some("it")));
+        assert_eq!(
+            values[field::SENIORITY_BY_SIZE],
+            FieldValue::Category(Some("vp@small"))
+        );
+        assert_eq!(
+            values[field::DEPARTMENT_BY_SECTOR],
+            FieldValue::Category(Some("it@finance"))
+        );
+        assert_eq!(values[field::SECTOR], FieldValue::Category(Some("finance")));
+        // The title wins when it says something.
+        let titled = ContactFacts {
+            job_title: Some("Sales Manager".into()),
+            ..facts
+        };
+        let derived = Derived::of(&titled);
+        assert_eq!(
+            derived.values(&titled)[field::SENIORITY],
+            FieldValue::Category(Some("manager"))
+        );
+    }
+
+    #[test]
+    fn seniority_levels_rise_with_rank_and_tilt_with_size() {
+        let fields = contact_fields();
+        let level = |field: usize, key: &str| {
+            fields[field]
+                .levels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, level)| *level)
+        };
+        let ranks: Vec<f64> = Seniority::ALL
+            .iter()
+            .filter_map(|s| level(field::SENIORITY, s.key()))
+            .collect();
+        assert_eq!(ranks.len(), Seniority::ALL.len());
+        assert!(ranks.windows(2).all(|pair| pair[0] <= pair[1]), "{ranks:?}");
+        assert_eq!(level(field::SENIORITY_BY_SIZE, "vp@small"), Some(-5.0));
+        assert_eq!(level(field::SENIORITY_BY_SIZE, "vp@mid"), Some(0.0));
+        assert_eq!(level(field::SENIORITY_BY_SIZE, "vp@large"), Some(5.0));
+        assert_eq!(level(field::HS_SENIORITY, "executive"), Some(6.0));
+        assert!(fields[field::INDUSTRY].penalty > fields[field::SECTOR].penalty);
+        assert!(fields[field::COUNTRY].penalty > fields[field::REGION].penalty);
     }
 
     #[test]

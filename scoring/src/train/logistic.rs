@@ -25,9 +25,15 @@ pub enum FitError {
 }
 
 /// Maps the model's active inputs to design-matrix columns.
+///
+/// smartcore has one α for every coefficient; a field's relative penalty `p` is applied by
+/// scaling its one-hot columns by `1/√p` in the design matrix (a coefficient on a column scaled
+/// by `s` is penalised as α/s² in the original units) and scaling the fitted coefficient back.
 pub struct Design {
     /// Design column of each one-hot column (None when its field is inactive).
     column_slot: Vec<Option<usize>>,
+    /// Design-matrix value of each one-hot column when active (`1/√penalty` of its field).
+    column_scale: Vec<f64>,
     /// Design column of each continuous slot (None when its field is inactive).
     continuous_slot: Vec<Option<usize>>,
     width: usize,
@@ -37,18 +43,22 @@ impl Design {
     /// Lays out the active fields' one-hot columns then their continuous values.
     pub fn new(encoder: &FeatureEncoder, active_fields: &[bool]) -> Design {
         let mut column_slot = vec![None; encoder.columns];
+        let mut column_scale = vec![1.0; encoder.columns];
         let mut continuous_slot = vec![None; encoder.continuous];
         let mut width = 0;
         for (field, &active) in encoder.fields.iter().zip(active_fields) {
             if !active {
                 continue;
             }
-            for slot in column_slot
-                .iter_mut()
-                .skip(field.first_column)
-                .take(field.width())
-            {
-                *slot = Some(width);
+            let penalty = field.spec.penalty;
+            let scale = if penalty.is_finite() && penalty > 0.0 {
+                1.0 / penalty.sqrt()
+            } else {
+                1.0
+            };
+            for column in field.first_column..field.first_column + field.width() {
+                column_slot[column] = Some(width);
+                column_scale[column] = scale;
                 width += 1;
             }
         }
@@ -60,6 +70,7 @@ impl Design {
         }
         Design {
             column_slot,
+            column_scale,
             continuous_slot,
             width,
         }
@@ -72,7 +83,7 @@ impl Design {
             let base = out_row * self.width;
             for &column in rows.row_columns(row) {
                 if let Some(slot) = self.column_slot[column as usize] {
-                    values[base + slot] = 1.0;
+                    values[base + slot] = self.column_scale[column as usize];
                 }
             }
             for (slot, &value) in self.continuous_slot.iter().zip(rows.row_values(row)) {
@@ -92,7 +103,8 @@ impl Design {
             columns: self
                 .column_slot
                 .iter()
-                .map(|slot| slot.map_or(0.0, |s| coefficients[s]))
+                .zip(&self.column_scale)
+                .map(|(slot, scale)| slot.map_or(0.0, |s| coefficients[s] * scale))
                 .collect(),
             continuous: self
                 .continuous_slot

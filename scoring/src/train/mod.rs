@@ -65,9 +65,9 @@ impl Default for TrainConfig {
             max_training_rows: 12_000,
             max_selection_rows: 4_000,
             max_rows_per_group: 3,
-            alpha_grid: vec![3.0, 30.0, 300.0],
+            alpha_grid: vec![3.0, 10.0, 30.0, 100.0],
             small_data_alpha: 100.0,
-            small_data_bayes_weight: 0.5,
+            small_data_bayes_weight: 0.25,
             selection_folds: 3,
             reliable_negative_copies: 2,
             encoder: EncoderConfig::default(),
@@ -267,7 +267,11 @@ fn validate(config: &TrainConfig) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Picks the α with the best mean held-out AUC over grouped, stratified folds.
+/// Picks α by held-out log-loss over grouped, stratified folds with the one-standard-error
+/// rule: the largest α whose mean log-loss is within one standard error of the best. Log-loss
+/// is smoother than AUC between neighbouring penalties, and with few customers the best fold
+/// score is often a lucky, too-weak penalty; the rule prefers the simpler model the data
+/// cannot tell apart from the best. Returns α and its mean held-out AUC.
 fn choose_alpha(
     dataset: &Dataset,
     fit_rows: &[usize],
@@ -280,15 +284,15 @@ fn choose_alpha(
         return Ok((config.alpha_grid[0], None));
     }
     // Positions into `encoded` (not dataset rows): an even, label-stratified subsample keeps
-    // the nine selection fits cheap on big portals.
+    // the selection fits cheap on big portals.
     let positions = stratified_subsample(positive, config.max_selection_rows);
     let dataset_rows: Vec<usize> = positions.iter().map(|&i| fit_rows[i]).collect();
     let folds =
         grouped_stratified_folds(dataset, &dataset_rows, config.selection_folds, config.seed);
-    let mut best: Option<(f64, f64)> = None;
+    let mut results: Vec<AlphaResult> = Vec::new();
     for &alpha in &config.alpha_grid {
-        let mut total = 0.0;
-        let mut counted = 0;
+        let mut losses: Vec<f64> = Vec::with_capacity(config.selection_folds);
+        let mut aucs: Vec<f64> = Vec::with_capacity(config.selection_folds);
         for fold in 0..config.selection_folds {
             let mut train = Vec::with_capacity(positions.len());
             let mut test = Vec::with_capacity(positions.len() / config.selection_folds + 1);
@@ -310,21 +314,67 @@ fn choose_alpha(
                 .collect();
             let truth: Vec<bool> = test.iter().map(|&i| positive[i]).collect();
             if let Ok(value) = auc(&scores, &truth) {
-                total += value;
-                counted += 1;
+                aucs.push(value);
+                losses.push(log_loss(&scores, &truth));
             }
         }
-        if counted > 0 {
-            let mean = total / counted as f64;
-            if best.is_none_or(|(_, best_auc)| mean > best_auc) {
-                best = Some((alpha, mean));
-            }
+        if let Some((loss, loss_se)) = mean_and_standard_error(&losses) {
+            results.push(AlphaResult {
+                alpha,
+                loss,
+                loss_se,
+                auc: aucs.iter().sum::<f64>() / aucs.len() as f64,
+            });
         }
     }
-    Ok(match best {
-        Some((alpha, mean)) => (alpha, Some(mean)),
-        None => (config.alpha_grid[config.alpha_grid.len() / 2], None),
-    })
+    let Some(best) = results.iter().min_by(|a, b| a.loss.total_cmp(&b.loss)) else {
+        return Ok((config.alpha_grid[config.alpha_grid.len() / 2], None));
+    };
+    let limit = best.loss + best.loss_se;
+    let chosen = results
+        .iter()
+        .filter(|result| result.loss <= limit)
+        .max_by(|a, b| a.alpha.total_cmp(&b.alpha))
+        .unwrap_or(best);
+    Ok((chosen.alpha, Some(chosen.auc)))
+}
+
+/// Cross-validated figures of one candidate α.
+struct AlphaResult {
+    alpha: f64,
+    /// Mean held-out log-loss and its standard error over the folds.
+    loss: f64,
+    loss_se: f64,
+    /// Mean held-out AUC.
+    auc: f64,
+}
+
+/// Mean log-loss of logit scores against labels (probabilities clamped away from 0 and 1).
+fn log_loss(scores: &[f64], truth: &[bool]) -> f64 {
+    let total: f64 = scores
+        .iter()
+        .zip(truth)
+        .map(|(&logit, &is_positive)| {
+            let p = (1.0 / (1.0 + (-logit).exp())).clamp(1e-12, 1.0 - 1e-12);
+            if is_positive {
+                -p.ln()
+            } else {
+                -(1.0 - p).ln()
+            }
+        })
+        .sum();
+    total / scores.len().max(1) as f64
+}
+
+/// Mean and standard error of the mean (None when empty; SE 0 for a single value).
+fn mean_and_standard_error(values: &[f64]) -> Option<(f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    Some((mean, (variance / n).sqrt()))
 }
 
 /// Every k-th positive and every m-th other position, so that at most `max_rows` remain with
@@ -439,6 +489,19 @@ fn column_insights(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_loss_and_standard_error() {
+        // logit 0 is p = 0.5 for both classes: ln 2 each.
+        let loss = log_loss(&[0.0, 0.0], &[true, false]);
+        assert!((loss - std::f64::consts::LN_2).abs() < 1e-12, "{loss}");
+        assert!(log_loss(&[5.0], &[true]) < log_loss(&[-5.0], &[true]));
+        let (mean, se) = mean_and_standard_error(&[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(mean, 2.0);
+        assert!((se - (1.0f64 / 3.0).sqrt()).abs() < 1e-12, "{se}");
+        assert_eq!(mean_and_standard_error(&[4.0]), Some((4.0, 0.0)));
+        assert_eq!(mean_and_standard_error(&[]), None);
+    }
 
     #[test]
     fn selection_subsample_is_bounded_and_keeps_both_classes() {
