@@ -180,6 +180,24 @@ fn measure_quality(seed: u64, closed_won: usize) -> QualityResult {
     }
 }
 
+/// Appends one case's figures to `$CONTURS_BENCH_RESULTS` when the benchmark suite runs this
+/// bench (`scripts/bench`); a failure to write is reported, not fatal.
+fn record_figures(bench: &str, case: &str, figures: serde_json::Value) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("CONTURS_BENCH_RESULTS") else {
+        return;
+    };
+    let line = serde_json::json!({ "bench": bench, "case": case, "figures": figures });
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| writeln!(file, "{line}"));
+    if let Err(error) = written {
+        eprintln!("could not record the figures for the suite: {error}");
+    }
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
         .ok()
@@ -199,13 +217,40 @@ fn main() {
             result.batch_score_encoded_per_s,
             result.single_score_per_s
         );
+        record_figures(
+            "scoring and training",
+            &format!("{contacts} contacts"),
+            serde_json::json!({
+                "train_s": result.train.as_secs_f64(),
+                "batch_contacts_per_s": result.batch_encode_and_score_per_s,
+                "single_contacts_per_s": result.single_score_per_s,
+                "single_latency_us": result.single_latency_us,
+                "model_kib": result.model_bytes as f64 / 1024.0,
+            }),
+        );
         size_results.push(result);
     }
+    // `BENCH_QUALITY_SEEDS=1` (the suite's quick mode) measures quality on fewer portals.
+    let seeds: Vec<u64> = std::env::var("BENCH_QUALITY_SEEDS")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2, 3]);
     let mut quality_results = Vec::new();
     for closed_won in [300, 30] {
-        for seed in 1..=3 {
+        for &seed in &seeds {
             eprintln!("quality: seed {seed}, {closed_won} closed-won…");
-            quality_results.push(measure_quality(seed, closed_won));
+            let quality = measure_quality(seed, closed_won);
+            record_figures(
+                "scoring quality on generated portals",
+                &format!("10,000 contacts, ~{closed_won} closed-won (seeds pooled)"),
+                serde_json::json!({
+                    "model_auc": quality.model_auc,
+                    "ceiling_auc": quality.ceiling_auc,
+                    "gap_to_ceiling": quality.ceiling_auc - quality.model_auc,
+                    "lift_top_decile": quality.lift,
+                }),
+            );
+            quality_results.push(quality);
         }
     }
 

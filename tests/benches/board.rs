@@ -214,11 +214,17 @@ async fn main() -> anyhow::Result<()> {
                 bytes / 1024
             );
             println!("{backend:?} {line}");
+            conturs_tests::bench::record_figures(
+                "board pages",
+                &format!("{backend:?}, {} runs, {path}", args.runs),
+                serde_json::json!({ "p50_ms": s.p50, "p95_ms": s.p95 }),
+            )?;
             writeln!(report, "{line}")?;
         }
         writeln!(report)?;
     }
-    std::fs::write(&args.out, &report)?;
-    println!("wrote {}", args.out);
+    let out = conturs_tests::bench::report_path(&args.out);
+    std::fs::write(&out, &report)?;
+    println!("wrote {}", out.display());
     Ok(())
 }

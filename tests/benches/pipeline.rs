@@ -186,6 +186,22 @@ async fn main() -> anyhow::Result<()> {
                 row.responses_429,
                 row.written
             );
+            conturs_tests::bench::record_figures(
+                "pipeline",
+                &format!("{} contacts, {}", row.contacts, row.queue),
+                serde_json::json!({
+                    "sync_s": row.sync_s,
+                    "sync_requests": row.sync_requests,
+                    "sync_ratio_to_floor": row.sync_s / (row.sync_requests as f64 / ALLOWED_PER_SECOND),
+                    "requests_per_10k_contacts": row.sync_requests as f64 * 10_000.0 / row.contacts as f64,
+                    "pipeline_s": row.total_s,
+                    "pipeline_ratio_to_floor": row.total_s / (row.total_requests as f64 / ALLOWED_PER_SECOND),
+                    "responses_429": row.responses_429,
+                    "written_back": row.written,
+                    "peak_rss_mib": row.peak_rss_mib,
+                    "worker_side_rss_mib": row.peak_rss_mib - row.base_rss_mib,
+                }),
+            )?;
             rows.push(row);
         }
     }
@@ -223,8 +239,11 @@ async fn main() -> anyhow::Result<()> {
             r.peak_rss_mib - r.base_rss_mib
         );
     }
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-pipeline.md");
-    std::fs::write(path, out)?;
-    println!("wrote {path}");
+    let path = conturs_tests::bench::report_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/BENCHMARKS-pipeline.md"
+    ));
+    std::fs::write(&path, out)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

@@ -234,6 +234,20 @@ async fn main() -> anyhow::Result<()> {
         let Some(s) = stats(target, window, written)? else {
             continue;
         };
+        if window.is_none() {
+            conturs_tests::bench::record_figures(
+                "realtime lane under a bulk sync",
+                &format!(
+                    "{} to {}",
+                    match target {
+                        Target::Trained => "another tenant",
+                        Target::Syncing => "the syncing portal",
+                    },
+                    if written { "written back" } else { "scored" }
+                ),
+                serde_json::json!({ "p50_ms": s.p50, "p95_ms": s.p95, "max_ms": s.max, "n": s.count }),
+            )?;
+        }
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {:.0} | {:.0} | {:.0} |",
@@ -285,8 +299,11 @@ async fn main() -> anyhow::Result<()> {
         samples.len(),
     );
     print!("{out}");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-realtime.md");
-    std::fs::write(path, out)?;
-    println!("wrote {path}");
+    let path = conturs_tests::bench::report_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/BENCHMARKS-realtime.md"
+    ));
+    std::fs::write(&path, out)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

@@ -121,6 +121,16 @@ async fn part_a(args: &Args) -> anyhow::Result<String> {
             outcome.requests_per_s(),
             outcome.events_per_s()
         );
+        conturs_tests::bench::record_figures(
+            "webhook intake",
+            &format!("{batch} events per request, {} senders", args.senders),
+            serde_json::json!({
+                "p50_ms": l.p50, "p99_ms": l.p99,
+                "requests_per_s": outcome.requests_per_s(),
+                "events_per_s": outcome.events_per_s(),
+                "failed": outcome.failed,
+            }),
+        )?;
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} | {} / {} | {} |",
@@ -211,8 +221,11 @@ async fn main() -> anyhow::Result<()> {
         sections.join("\n"),
     );
     print!("{out}");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-webhooks.md");
-    std::fs::write(path, out)?;
-    println!("wrote {path}");
+    let path = conturs_tests::bench::report_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/BENCHMARKS-webhooks.md"
+    ));
+    std::fs::write(&path, out)?;
+    println!("wrote {}", path.display());
     Ok(())
 }

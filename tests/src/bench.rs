@@ -103,9 +103,84 @@ pub fn load_average() -> String {
     }
 }
 
+/// The file benches append their figures to when the suite (`scripts/bench`) runs them.
+pub const RESULTS_VAR: &str = "CONTURS_BENCH_RESULTS";
+
+/// Appends one measured case to `$CONTURS_BENCH_RESULTS`, if set, as one JSON line
+/// `{"bench": …, "case": …, "figures": {name: number, …}}`: the suite runs each bench several
+/// times and reports every figure's median and spread per case (`bench-report`).
+pub fn record_figures(bench: &str, case: &str, figures: serde_json::Value) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os(RESULTS_VAR) else {
+        return Ok(());
+    };
+    let line = serde_json::json!({ "bench": bench, "case": case, "figures": figures });
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(file, "{line}")
+}
+
+/// Where a bench writes its Markdown report: `default` (a path in the repository), or the same
+/// file name under `$CONTURS_BENCH_MD_DIR` (the suite's quick mode, so CI leaves the committed
+/// reports alone).
+pub fn report_path(default: &str) -> std::path::PathBuf {
+    match std::env::var_os("CONTURS_BENCH_MD_DIR") {
+        Some(dir) => {
+            let name = std::path::Path::new(default)
+                .file_name()
+                .map(std::ffi::OsStr::to_owned)
+                .unwrap_or_default();
+            std::path::Path::new(&dir).join(name)
+        }
+        None => std::path::PathBuf::from(default),
+    }
+}
+
+/// One figure over the suite's runs: its median and range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub runs: usize,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Median (mean of the middle two for an even count) and range; `None` for no values.
+pub fn spread(values: &[f64]) -> Option<Spread> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    Some(Spread {
+        runs: n,
+        median,
+        min: sorted[0],
+        max: sorted[n - 1],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_is_median_and_range() {
+        assert_eq!(spread(&[]), None);
+        let odd = spread(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((odd.runs, odd.median, odd.min, odd.max), (3, 2.0, 1.0, 3.0));
+        let even = spread(&[4.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!((even.median, even.min, even.max), (3.0, 1.0, 10.0));
+        assert_eq!(spread(&[f64::NAN, 5.0]).unwrap().runs, 1);
+    }
 
     #[test]
     fn percentiles_of_known_latencies() {

@@ -582,6 +582,16 @@ pub async fn run(settings: &Settings) -> anyhow::Result<String> {
         ("nothing (B finished)", |t| t.window == Window::Done),
         ("any phase", |_| true),
     ];
+    if let Some(during) = summary_of(timed.iter().filter(|t| t.window != Window::Done), written)? {
+        conturs_tests::bench::record_figures(
+            "webhook to written back",
+            "changes while another portal bulk-syncs",
+            serde_json::json!({
+                "p50_ms": during.p50, "p95_ms": during.p95, "p99_ms": during.p99,
+                "max_ms": during.max, "changes": during.count,
+            }),
+        )?;
+    }
     for (label, keep) in windows {
         let n = timed.iter().filter(|t| keep(t)).count();
         row(

@@ -3,7 +3,7 @@
 use conturs_tests::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 19] = [
     "portals",
     "oauth_tokens",
     "companies",
