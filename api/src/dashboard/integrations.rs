@@ -165,6 +165,8 @@ pub async fn page(
             p { "Conturs reads your HubSpot contacts, companies and deals, learns what your closed-won customers have in common, and writes a 0–100 score, a grade and an explanation onto every contact." }
             @if owned.iter().all(|p| p.status == PortalStatus::Disconnected) {
                 (connect_button(&session, "Connect HubSpot", "primary"))
+            } @else {
+                (connect_button(&session, "Connect another HubSpot account", ""))
             }
         }
         @for card in &cards { (card) }
