@@ -8,10 +8,12 @@
 //! all but the public OpenAPI document, [`openapi`]),
 //! `/webhooks/hubspot` by HubSpot's signature ([`webhooks`]), `/oauth/hubspot/*` by the signed,
 //! single-use `state` ([`oauth`]), `/metrics` by the admin bearer token too ([`metrics`]),
-//! `/board` by a session cookie the admin token is exchanged for ([`board`]).
+//! `/board` by a session cookie the admin token is exchanged for ([`board`]), `/app` by a
+//! customer account's session cookie ([`dashboard`]).
 
 pub mod auth;
 pub mod board;
+pub mod dashboard;
 pub mod error;
 mod health;
 mod job_filter;
@@ -128,6 +130,7 @@ fn router(state: AppState) -> Router {
         .split_for_parts();
     router
         .merge(board::routes())
+        .merge(dashboard::routes())
         .layer(openapi::serve(document))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

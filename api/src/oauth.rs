@@ -4,11 +4,17 @@
 //! works the same on SQLite and Postgres), exchanges the code, seals the tokens, creates or
 //! reconnects the portal, queues its InitialSync and redirects to the portal's board page.
 //!
+//! A state started from the customer dashboard carries the account (`account:{id}`): the
+//! callback then requires that account's session in the browser (so nobody can bind their
+//! HubSpot to someone else's account, or someone else's HubSpot to theirs, by sending a
+//! link), refuses a HubSpot account another Conturs account owns, binds the portal to the
+//! account and lands on `/app/integrations`. A state without an account behaves as before.
+//!
 //! The callback is a browser page, so every failure ends on a short HTML page with the right
 //! status (400, 403, 409, 502, 503), never a 500 or a JSON body.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use entity::{PortalStatus, oauth_states, portals};
@@ -18,6 +24,7 @@ use jobs::payload::InitialSync;
 use jobs::payload::JobPayload as _;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use secrecy::ExposeSecret as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -107,12 +114,15 @@ fn escape(text: &str) -> String {
     ),
     responses(
         (status = 302, description = "Connected; the initial sync is queued.",
-            headers(("Location" = String, description = "The portal's board page."))),
+            headers(("Location" = String, description = "The portal's board page, or the \
+                dashboard's `/app/integrations` when the install started there."))),
         (status = 400, description = "Missing or malformed `state` or `code`, an expired \
             link, or an error from HubSpot.", content_type = "text/html", body = String),
-        (status = 403, description = "Consent declined, or a `state` Conturs did not sign.",
+        (status = 403, description = "Consent declined, a `state` Conturs did not sign, or \
+            a dashboard install finished in a browser not signed in to its account.",
             content_type = "text/html", body = String),
-        (status = 409, description = "This `state` was already used.",
+        (status = 409, description = "This `state` was already used, or the HubSpot \
+            account belongs to another Conturs account.",
             content_type = "text/html", body = String),
         (status = 502, description = "HubSpot refused the code exchange.",
             content_type = "text/html", body = String),
@@ -120,18 +130,96 @@ fn escape(text: &str) -> String {
             content_type = "text/html", body = String),
     )
 )]
-async fn callback(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
-    match connect(&state, raw.as_deref().unwrap_or_default()).await {
-        Ok(portal_id) => (
+async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    match connect(&state, &headers, raw.as_deref().unwrap_or_default()).await {
+        Ok(Connected {
+            portal_id,
+            account: None,
+        }) => (
             StatusCode::FOUND,
             [(header::LOCATION, portal_page(portal_id))],
         )
             .into_response(),
+        Ok(Connected {
+            portal_id,
+            account: Some(_),
+        }) => {
+            let done: String = url::form_urlencoded::byte_serialize(
+                format!("HubSpot account {portal_id} is connected; the first sync has started.")
+                    .as_bytes(),
+            )
+            .collect();
+            (
+                StatusCode::FOUND,
+                [(
+                    header::LOCATION,
+                    format!("{}?done={done}", crate::dashboard::HOME),
+                )],
+            )
+                .into_response()
+        }
         Err(failure) => failure.into_response(),
     }
 }
 
-async fn connect(state: &AppState, raw_query: &str) -> Result<i64, Failure> {
+/// A finished connection: the portal, and the account it was bound to (dashboard installs).
+struct Connected {
+    portal_id: i64,
+    account: Option<i64>,
+}
+
+/// For a state that carries an account: that account, once the browser is shown to be
+/// signed in to it.
+async fn state_account(
+    state: &AppState,
+    headers: &HeaderMap,
+    claims: &StateClaims,
+) -> Result<Option<i64>, Failure> {
+    let Some(account) = claims
+        .context
+        .as_deref()
+        .and_then(crate::dashboard::integrations::context_account)
+    else {
+        return Ok(None);
+    };
+    let session = crate::dashboard::session::current(state, headers)
+        .await
+        .map_err(unavailable)?;
+    if session.map(|s| s.account.id) != Some(account) {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            "Sign in to finish connecting",
+            "This connection was started from a Conturs account this browser is not signed in              to. Sign in to that account and choose Connect HubSpot again.",
+        ));
+    }
+    Ok(Some(account))
+}
+
+/// Refuses a HubSpot account that another Conturs account already owns.
+async fn check_owner(state: &AppState, portal_id: i64, account: i64) -> Result<(), Failure> {
+    let existing = portals::Entity::find_by_id(portal_id)
+        .one(&state.db)
+        .await
+        .map_err(unavailable)?;
+    match existing.and_then(|p| p.account_id) {
+        Some(owner) if owner != account => Err(fail(
+            StatusCode::CONFLICT,
+            "HubSpot account already connected",
+            "This HubSpot account is connected to another Conturs account. Ask its owner to              disconnect it, or write to support.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn connect(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw_query: &str,
+) -> Result<Connected, Failure> {
     let param = |name: &str| {
         url::form_urlencoded::parse(raw_query.as_bytes())
             .find(|(k, _)| k == name)
@@ -162,6 +250,7 @@ async fn connect(state: &AppState, raw_query: &str) -> Result<i64, Failure> {
         )
     })?;
     let claims = check_state(state, &raw_state)?;
+    let account = state_account(state, headers, &claims).await?;
     let code = param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
         fail(
             StatusCode::BAD_REQUEST,
@@ -191,7 +280,24 @@ async fn connect(state: &AppState, raw_query: &str) -> Result<i64, Failure> {
             "HubSpot returned an account id Conturs cannot store.",
         )
     })?;
-    upsert_portal(state, portal_id, &tokens.scopes)
+    if let Some(account) = account {
+        check_owner(state, portal_id, account).await?;
+    }
+    // The domain is shown to the customer; a failed lookup only leaves it blank.
+    let hub_domain = match state
+        .hubspot
+        .tokens()
+        .api()
+        .token_info(tokens.access_token.expose_secret())
+        .await
+    {
+        Ok(info) => info.hub_domain,
+        Err(error) => {
+            tracing::warn!(portal_id, %error, "could not read the HubSpot account's domain");
+            None
+        }
+    };
+    upsert_portal(state, portal_id, &tokens.scopes, account, hub_domain)
         .await
         .map_err(unavailable)?;
     state
@@ -209,8 +315,8 @@ async fn connect(state: &AppState, raw_query: &str) -> Result<i64, Failure> {
         )
         .await
         .map_err(|e| unavailable(e.to_string()))?;
-    tracing::info!(portal_id, run_id = %job.run_id(), "HubSpot portal connected; initial sync queued");
-    Ok(portal_id)
+    tracing::info!(portal_id, ?account, run_id = %job.run_id(), "HubSpot portal connected; initial sync queued");
+    Ok(Connected { portal_id, account })
 }
 
 fn unavailable(error: impl std::fmt::Display) -> Failure {
@@ -281,14 +387,27 @@ async fn spend_state(state: &AppState, claims: &StateClaims) -> Result<(), Failu
     Ok(())
 }
 
-/// Creates the portal, or reconnects an existing one (new scopes, status connected).
+/// Creates the portal, or reconnects an existing one (new scopes, status connected); binds it
+/// to `account` and records its domain when known (neither is cleared when absent).
 async fn upsert_portal(
     state: &AppState,
     portal_id: i64,
     scopes: &[String],
+    account: Option<i64>,
+    hub_domain: Option<String>,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
-    let updated = portals::Entity::update_many()
+    let mut update = portals::Entity::update_many();
+    if let Some(account) = account {
+        update = update.col_expr(portals::Column::AccountId, Expr::value(Some(account)));
+    }
+    if let Some(domain) = &hub_domain {
+        update = update.col_expr(
+            portals::Column::HubDomain,
+            Expr::value(Some(domain.clone())),
+        );
+    }
+    let updated = update
         .col_expr(
             portals::Column::Status,
             Expr::value(PortalStatus::Connected),
@@ -309,6 +428,14 @@ async fn upsert_portal(
         .await?;
     if updated.rows_affected == 0 {
         jobs::portals::record_portal(&state.db, portal_id, PortalStatus::Connected, scopes).await?;
+        if account.is_some() || hub_domain.is_some() {
+            portals::Entity::update_many()
+                .col_expr(portals::Column::AccountId, Expr::value(account))
+                .col_expr(portals::Column::HubDomain, Expr::value(hub_domain))
+                .filter(portals::Column::Id.eq(portal_id))
+                .exec(&state.db)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::auth::AdminToken;
 use crate::board::BoardKey;
+use crate::dashboard::DashboardKey;
 use crate::metrics::HttpMetrics;
 
 /// The time source; tests pin it to replay published webhook signature vectors.
@@ -65,6 +66,8 @@ pub struct ApiConfig {
     pub clock: Clock,
     /// Signs board session cookies (derived from `CONTURS_SECRET_KEY`).
     pub board_key: BoardKey,
+    /// Customer dashboard CSRF tokens and the sign-in throttle (from `CONTURS_SECRET_KEY`).
+    pub dashboard_key: DashboardKey,
 }
 
 /// Shared by all handlers; cheap to clone.
@@ -100,6 +103,7 @@ impl AppState {
                 public_url: settings.public_url.clone(),
                 clock: Clock::system(),
                 board_key: BoardKey::derive(settings.secret_key.expose()),
+                dashboard_key: DashboardKey::derive(settings.secret_key.expose()),
             }),
             http_metrics: HttpMetrics::default(),
         })

@@ -5,6 +5,8 @@
 //! Typed columns hold what scoring and the board query; `properties` keeps HubSpot's raw strings
 //! so a new feature can be computed without a re-sync.
 
+pub mod account_sessions;
+pub mod accounts;
 pub mod associations;
 pub mod clock_ticks;
 pub mod companies;
@@ -30,6 +32,8 @@ pub use enums::*;
 
 /// The entities under short names, for `use entity::prelude::*`.
 pub mod prelude {
+    pub use crate::account_sessions::Entity as AccountSessions;
+    pub use crate::accounts::Entity as Accounts;
     pub use crate::associations::Entity as Associations;
     pub use crate::clock_ticks::Entity as ClockTicks;
     pub use crate::companies::Entity as Companies;

@@ -16,6 +16,7 @@ mod m20261127_000007_score_claims;
 mod m20261128_000008_api_intake;
 mod m20261128_000009_hubspot_usage;
 mod m20261128_000010_worker_presence;
+mod m20261129_000011_accounts;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_api_intake::Migration),
             Box::new(m20261128_000009_hubspot_usage::Migration),
             Box::new(m20261128_000010_worker_presence::Migration),
+            Box::new(m20261129_000011_accounts::Migration),
         ]
     }
 }

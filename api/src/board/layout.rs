@@ -11,6 +11,7 @@ pub enum Nav {
     Overview,
     Jobs,
     Portals,
+    Accounts,
 }
 
 fn head(title: &str) -> Markup {
@@ -52,6 +53,7 @@ pub fn page(title: &str, nav: Nav, session: &Session, body: Markup) -> Markup {
                             (item(Nav::Overview, "/board", "Overview"))
                             (item(Nav::Jobs, "/board/jobs", "Jobs"))
                             (item(Nav::Portals, "/board/portals", "Portals"))
+                            (item(Nav::Accounts, "/board/accounts", "Accounts"))
                         }
                     }
                     form.signout method="post" action="/board/logout" {

@@ -8,10 +8,11 @@
 //! signed, HttpOnly, Secure, SameSite=Strict session cookie; every action is a POST that must
 //! carry the session's CSRF token. Not part of the JSON API, so not in the OpenAPI document.
 
-mod assets;
+mod accounts;
+pub(crate) mod assets;
 mod charts;
 mod error;
-mod format;
+pub(crate) mod format;
 mod job_detail;
 mod job_list;
 mod layout;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/board/jobs/{id}", get(job_detail::page))
         .route("/board/jobs/{id}/retry", post(job_detail::retry))
         .route("/board/jobs/{id}/cancel", post(job_detail::cancel))
+        .route("/board/accounts", get(accounts::list))
         .route("/board/portals", get(portals::list))
         .route("/board/portals/{id}", get(portals::page))
         .route("/board/portals/{id}/action", post(portals::action))

@@ -217,6 +217,7 @@ mod tests {
             public_url: "https://conturs.example".parse().expect("url"),
             clock: Clock::fixed(chrono::DateTime::from_timestamp_millis(TS).expect("ts")),
             board_key: crate::board::BoardKey::derive(&[3; 32]),
+            dashboard_key: crate::dashboard::DashboardKey::derive(&[3; 32]),
         }
     }
 

@@ -16,6 +16,7 @@ mod board_browser;
 mod clock;
 mod coalesce;
 mod crash;
+mod dashboard;
 mod entities;
 mod ledger;
 mod ledger_batch;

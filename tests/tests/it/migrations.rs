@@ -3,7 +3,7 @@
 use conturs_tests::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 21] = [
     "portals",
     "oauth_tokens",
     "companies",
@@ -23,6 +23,8 @@ const TABLES: [&str; 19] = [
     "unknown_portal_events",
     "hubspot_usage",
     "worker_presence",
+    "accounts",
+    "account_sessions",
 ];
 
 async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
@@ -50,7 +52,9 @@ async fn up_down_up(backend: Backend) {
     // One step back removes only the newest migration's table.
     Migrator::down(&db.conn, Some(1)).await.expect("down one");
     let tables = existing_tables(&db).await;
-    assert!(!tables.contains(&"worker_presence"));
+    assert!(!tables.contains(&"accounts"));
+    assert!(!tables.contains(&"account_sessions"));
+    assert!(tables.contains(&"worker_presence"));
     assert!(tables.contains(&"hubspot_usage"));
     assert!(tables.contains(&"oauth_states"));
     assert!(tables.contains(&"unknown_portal_events"));

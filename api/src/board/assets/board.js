@@ -38,9 +38,10 @@ const TONES = {
   cancelled: "muted", pending: "info", queued: "info",
 };
 
-// A job's progress panel: follows the run's Server-Sent Events until it finishes.
+// A job's progress panel (the board's #progress, or a dashboard .progress-panel): follows
+// the run's Server-Sent Events until it finishes.
 function followProgress(panel) {
-  const bar = panel.querySelector("#progress-bar");
+  const bar = panel.querySelector("progress");
   const field = (name) => panel.querySelector(`[data-field="${name}"]`);
   const source = new EventSource(panel.dataset.stream);
   const apply = (snapshot) => {
@@ -58,7 +59,8 @@ function followProgress(panel) {
     field("rate").textContent = snapshot.rate != null ? `${Math.round(snapshot.rate)}/s` : "–";
     field("eta").textContent = formatDuration(snapshot.eta_seconds);
     panel.dataset.status = snapshot.status;
-    const badge = document.querySelector("p.lead .badge");
+    // The board's job page badge shows the job's status; a dashboard card keeps its own words.
+    const badge = panel.id === "progress" ? document.querySelector("p.lead .badge") : null;
     if (badge) {
       badge.textContent = snapshot.status;
       badge.className = "badge " + (TONES[snapshot.status] || "info");
@@ -77,5 +79,5 @@ function followProgress(panel) {
 
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-refresh]").forEach(startRefresh);
-  document.querySelectorAll("#progress[data-stream]").forEach(followProgress);
+  document.querySelectorAll("#progress[data-stream], .progress-panel[data-stream]").forEach(followProgress);
 });
