@@ -159,6 +159,35 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("GET {path} failed: {e}"))
     }
 
+    /// GET as a browser with `cookie` (`name=value`): the status and the body.
+    pub async fn cookie_get(&self, cookie: &str, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path} failed: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// A form POST as a browser with `cookie` (`name=value`).
+    pub async fn cookie_post(
+        &self,
+        cookie: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path} failed: {e}"))
+    }
+
     /// GET with the admin token.
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -279,4 +308,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         _redis: redis,
         _server: server,
     }
+}
+
+/// The text between the first `start` and the next `end` (a hidden field's value in a page).
+pub fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(text[from..to].to_owned())
 }

@@ -2,7 +2,7 @@
 //! page, every action with and without its CSRF token, bulk actions over a filter, paging,
 //! the live progress stream, and hostile text shown as text.
 
-use conturs_tests::app::ADMIN_TOKEN;
+use conturs_tests::app::{ADMIN_TOKEN, between};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{AppOptions, Backend, TestApp, spawn_app, spawn_app_with};
 use entity::{JobStatus, PortalStatus};
@@ -38,38 +38,10 @@ async fn sign_in(app: &TestApp) -> Operator {
         .expect("ascii")
         .to_owned();
     let cookie = set_cookie.split(';').next().expect("pair").to_owned();
-    let page = get(app, &cookie, "/board").await;
+    let page = app.cookie_get(&cookie, "/board").await;
     assert_eq!(page.0, 200);
     let csrf = between(&page.1, "name=\"csrf\" value=\"", "\"").expect("csrf field");
     Operator { cookie, csrf }
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let from = text.find(start)? + start.len();
-    let to = text[from..].find(end)? + from;
-    Some(text[from..to].to_owned())
-}
-
-async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let response = app
-        .client
-        .get(app.url(path))
-        .header(header::COOKIE, cookie)
-        .send()
-        .await
-        .expect("GET");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header(header::COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .expect("POST")
 }
 
 /// A run of `job` for `portal` that failed for good, as a worker records it.
@@ -226,7 +198,7 @@ async fn sign_in_checks_the_token_and_sets_a_hardened_cookie() {
         );
     }
     let pair = cookie.split(';').next().unwrap();
-    assert_eq!(get(&app, pair, "/board").await.0, 200);
+    assert_eq!(app.cookie_get(pair, "/board").await.0, 200);
 
     // A cookie changed by hand is no session.
     let tampered = pair.replacen("v1.", "v1.0", 1);
@@ -243,19 +215,19 @@ async fn sign_in_checks_the_token_and_sets_a_hardened_cookie() {
     let operator = Operator {
         cookie: pair.to_owned(),
         csrf: between(
-            &get(&app, pair, "/board").await.1,
+            &app.cookie_get(pair, "/board").await.1,
             "name=\"csrf\" value=\"",
             "\"",
         )
         .unwrap(),
     };
-    let out = post(
-        &app,
-        &operator.cookie,
-        "/board/logout",
-        &[("csrf", &operator.csrf)],
-    )
-    .await;
+    let out = app
+        .cookie_post(
+            &operator.cookie,
+            "/board/logout",
+            &[("csrf", &operator.csrf)],
+        )
+        .await;
     assert_eq!(out.status(), 303);
     assert!(
         out.headers()[header::SET_COOKIE]
@@ -345,7 +317,7 @@ async fn every_page_renders(backend: Backend) {
     .await
     .unwrap();
 
-    let (status, overview) = get(&app, &operator.cookie, "/board").await;
+    let (status, overview) = app.cookie_get(&operator.cookie, "/board").await;
     assert!(overview.contains("worker-alive-1") && overview.contains("4 per lane"));
     assert!(
         !overview.contains("worker-gone-2"),
@@ -368,30 +340,34 @@ async fn every_page_renders(backend: Backend) {
     assert!(overview.contains("href=\"/board/jobs?type=train_model&amp;status=failed\">1</a>"));
     // The failed run shows in the last hour's chart.
     assert!(overview.contains("0 succeeded, 1 failed"), "chart totals");
-    let (status, live) = get(&app, &operator.cookie, "/board/live").await;
+    let (status, live) = app.cookie_get(&operator.cookie, "/board/live").await;
     assert_eq!(status, 200);
     assert!(live.contains("Queues") && !live.contains("<html"));
 
-    let (status, list) = get(&app, &operator.cookie, "/board/jobs").await;
+    let (status, list) = app.cookie_get(&operator.cookie, "/board/jobs").await;
     assert_eq!(status, 200);
     assert!(
         list.contains(&failed.simple().to_string()[24..])
             && list.contains(&queued.simple().to_string()[24..])
     );
     assert!(list.contains("2 matching"));
-    let (_, only_failed) = get(
-        &app,
-        &operator.cookie,
-        &format!("/board/jobs?status=failed&portal={PORTAL}"),
-    )
-    .await;
+    let (_, only_failed) = app
+        .cookie_get(
+            &operator.cookie,
+            &format!("/board/jobs?status=failed&portal={PORTAL}"),
+        )
+        .await;
     assert!(only_failed.contains("1 matching"));
     assert!(!only_failed.contains(&queued.simple().to_string()[24..]));
-    let (status, bad) = get(&app, &operator.cookie, "/board/jobs?status=exploded").await;
+    let (status, bad) = app
+        .cookie_get(&operator.cookie, "/board/jobs?status=exploded")
+        .await;
     assert_eq!(status, 400);
     assert!(bad.contains("unknown status &quot;exploded&quot;"), "{bad}");
 
-    let (status, detail) = get(&app, &operator.cookie, &format!("/board/jobs/{failed}")).await;
+    let (status, detail) = app
+        .cookie_get(&operator.cookie, &format!("/board/jobs/{failed}"))
+        .await;
     assert_eq!(status, 200);
     for text in [
         "Retry", "Payload", "Timeline", "enqueued", "failed", "Kind: ", "invalid",
@@ -403,33 +379,33 @@ async fn every_page_renders(backend: Backend) {
     assert!(!detail.contains("<script>alert(1)"));
     // A finished run has no live stream; an unfinished one does.
     assert!(!detail.contains("data-stream"));
-    let (_, queued_page) = get(&app, &operator.cookie, &format!("/board/jobs/{queued}")).await;
+    let (_, queued_page) = app
+        .cookie_get(&operator.cookie, &format!("/board/jobs/{queued}"))
+        .await;
     assert!(queued_page.contains(&format!("data-stream=\"/board/jobs/{queued}/stream\"")));
     assert!(queued_page.contains("Cancel"));
     assert_eq!(
-        get(&app, &operator.cookie, "/board/jobs/not-a-uuid")
+        app.cookie_get(&operator.cookie, "/board/jobs/not-a-uuid")
             .await
             .0,
         400
     );
     assert_eq!(
-        get(
-            &app,
-            &operator.cookie,
-            &format!("/board/jobs/{}", Uuid::now_v7())
-        )
-        .await
-        .0,
+        app.cookie_get(&operator.cookie, &format!("/board/jobs/{}", Uuid::now_v7()))
+            .await
+            .0,
         404
     );
 
-    let (status, portals_page) = get(&app, &operator.cookie, "/board/portals").await;
+    let (status, portals_page) = app.cookie_get(&operator.cookie, "/board/portals").await;
     assert_eq!(status, 200);
     assert!(
         portals_page.contains("/board/portals/8101")
             && portals_page.contains("/board/portals/8102")
     );
-    let (status, portal) = get(&app, &operator.cookie, &format!("/board/portals/{PORTAL}")).await;
+    let (status, portal) = app
+        .cookie_get(&operator.cookie, &format!("/board/portals/{PORTAL}"))
+        .await;
     assert_eq!(status, 200);
     for text in [
         "Re-sync now",
@@ -444,7 +420,9 @@ async fn every_page_renders(backend: Backend) {
         assert!(portal.contains(text), "portal page lacks {text}");
     }
     assert_eq!(
-        get(&app, &operator.cookie, "/board/portals/999999").await.0,
+        app.cookie_get(&operator.cookie, "/board/portals/999999")
+            .await
+            .0,
         404
     );
 }
@@ -472,38 +450,38 @@ async fn actions_without_the_csrf_token_change_nothing() {
         second.csrf
     };
     for csrf in ["", "forged", other.as_str()] {
-        let response = post(
-            &app,
-            &operator.cookie,
-            &format!("/board/jobs/{failed}/retry"),
-            &[("csrf", csrf)],
-        )
-        .await;
+        let response = app
+            .cookie_post(
+                &operator.cookie,
+                &format!("/board/jobs/{failed}/retry"),
+                &[("csrf", csrf)],
+            )
+            .await;
         assert_eq!(response.status(), 403, "csrf {csrf:?}");
-        let response = post(
-            &app,
-            &operator.cookie,
-            "/board/jobs/bulk",
-            &[("csrf", csrf), ("action", "retry")],
-        )
-        .await;
+        let response = app
+            .cookie_post(
+                &operator.cookie,
+                "/board/jobs/bulk",
+                &[("csrf", csrf), ("action", "retry")],
+            )
+            .await;
         assert_eq!(response.status(), 403);
-        let response = post(
-            &app,
-            &operator.cookie,
-            &format!("/board/portals/{PORTAL}/action"),
-            &[("csrf", csrf), ("do", "retrain")],
-        )
-        .await;
+        let response = app
+            .cookie_post(
+                &operator.cookie,
+                &format!("/board/portals/{PORTAL}/action"),
+                &[("csrf", csrf), ("do", "retrain")],
+            )
+            .await;
         assert_eq!(response.status(), 403);
     }
-    let missing = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/jobs/{failed}/cancel"),
-        &[],
-    )
-    .await;
+    let missing = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/jobs/{failed}/cancel"),
+            &[],
+        )
+        .await;
     assert!(missing.status().is_client_error());
     let run = app.queue.ledger().get(failed).await.unwrap();
     assert_eq!(run.status, JobStatus::Failed);
@@ -523,13 +501,13 @@ async fn retry_cancel_and_trigger_leave_an_audit_trail() {
     let operator = sign_in(&app).await;
     let csrf = [("csrf", operator.csrf.as_str())];
 
-    let response = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/jobs/{failed}/retry"),
-        &csrf,
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/jobs/{failed}/retry"),
+            &csrf,
+        )
+        .await;
     assert_eq!(response.status(), 303);
     assert_eq!(
         response.headers()[header::LOCATION],
@@ -551,13 +529,13 @@ async fn retry_cancel_and_trigger_leave_an_audit_trail() {
         "{kinds:?}"
     );
     // Retrying it again is refused: it is not failed any more.
-    let again = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/jobs/{failed}/retry"),
-        &csrf,
-    )
-    .await;
+    let again = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/jobs/{failed}/retry"),
+            &csrf,
+        )
+        .await;
     assert_eq!(again.status(), 409);
     assert!(
         again
@@ -567,13 +545,13 @@ async fn retry_cancel_and_trigger_leave_an_audit_trail() {
             .contains("only failed or dead jobs can be retried")
     );
 
-    let response = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/jobs/{queued}/cancel"),
-        &csrf,
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/jobs/{queued}/cancel"),
+            &csrf,
+        )
+        .await;
     assert_eq!(response.status(), 303);
     assert_eq!(
         app.queue.ledger().get(queued).await.unwrap().status,
@@ -592,13 +570,13 @@ async fn retry_cancel_and_trigger_leave_an_audit_trail() {
     assert_eq!(audit.data.unwrap()["actor"], "board");
 
     // Portal actions enqueue through the API's checks.
-    let response = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/portals/{PORTAL}/action"),
-        &[("csrf", operator.csrf.as_str()), ("do", "retrain")],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/portals/{PORTAL}/action"),
+            &[("csrf", operator.csrf.as_str()), ("do", "retrain")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let to = response.headers()[header::LOCATION]
         .to_str()
@@ -622,67 +600,67 @@ async fn retry_cancel_and_trigger_leave_an_audit_trail() {
             .iter()
             .any(|e| e.kind == "audit")
     );
-    let unknown = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/portals/{PORTAL}/action"),
-        &[("csrf", operator.csrf.as_str()), ("do", "explode")],
-    )
-    .await;
+    let unknown = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/portals/{PORTAL}/action"),
+            &[("csrf", operator.csrf.as_str()), ("do", "explode")],
+        )
+        .await;
     assert_eq!(unknown.status(), 400);
     // The generic trigger form: portal jobs only.
-    let response = post(
-        &app,
-        &operator.cookie,
-        "/board/jobs",
-        &[
-            ("csrf", operator.csrf.as_str()),
-            ("portal_id", "8102"),
-            ("type", "nightly_resync"),
-        ],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            "/board/jobs",
+            &[
+                ("csrf", operator.csrf.as_str()),
+                ("portal_id", "8102"),
+                ("type", "nightly_resync"),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 303);
-    let refused = post(
-        &app,
-        &operator.cookie,
-        "/board/jobs",
-        &[
-            ("csrf", operator.csrf.as_str()),
-            ("portal_id", "8102"),
-            ("type", "noop"),
-        ],
-    )
-    .await;
+    let refused = app
+        .cookie_post(
+            &operator.cookie,
+            "/board/jobs",
+            &[
+                ("csrf", operator.csrf.as_str()),
+                ("portal_id", "8102"),
+                ("type", "noop"),
+            ],
+        )
+        .await;
     assert_eq!(refused.status(), 400);
-    let unknown_portal = post(
-        &app,
-        &operator.cookie,
-        "/board/jobs",
-        &[
-            ("csrf", operator.csrf.as_str()),
-            ("portal_id", "1"),
-            ("type", "train_model"),
-        ],
-    )
-    .await;
+    let unknown_portal = app
+        .cookie_post(
+            &operator.cookie,
+            "/board/jobs",
+            &[
+                ("csrf", operator.csrf.as_str()),
+                ("portal_id", "1"),
+                ("type", "train_model"),
+            ],
+        )
+        .await;
     assert_eq!(unknown_portal.status(), 404);
 
     // Disconnecting revokes the token (this portal has none stored) and stops updates.
-    let response = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/portals/{OTHER}/action"),
-        &[("csrf", operator.csrf.as_str()), ("do", "disconnect")],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/portals/{OTHER}/action"),
+            &[("csrf", operator.csrf.as_str()), ("do", "disconnect")],
+        )
+        .await;
     assert_eq!(response.status(), 303);
-    let (_, page) = get(
-        &app,
-        &operator.cookie,
-        response.headers()[header::LOCATION].to_str().unwrap(),
-    )
-    .await;
+    let (_, page) = app
+        .cookie_get(
+            &operator.cookie,
+            response.headers()[header::LOCATION].to_str().unwrap(),
+        )
+        .await;
     assert!(
         page.contains("Disconnected.") && page.contains("disconnected by an operator on the board")
     );
@@ -690,13 +668,13 @@ async fn retry_cancel_and_trigger_leave_an_audit_trail() {
         !page.contains("Re-sync now"),
         "a disconnected portal offers no job actions"
     );
-    let refused = post(
-        &app,
-        &operator.cookie,
-        &format!("/board/portals/{OTHER}/action"),
-        &[("csrf", operator.csrf.as_str()), ("do", "retrain")],
-    )
-    .await;
+    let refused = app
+        .cookie_post(
+            &operator.cookie,
+            &format!("/board/portals/{OTHER}/action"),
+            &[("csrf", operator.csrf.as_str()), ("do", "retrain")],
+        )
+        .await;
     assert_eq!(refused.status(), 409);
 }
 
@@ -713,17 +691,17 @@ async fn bulk_actions_touch_exactly_what_the_filter_matches() {
     let waiting = queued_sync(&app, PORTAL).await;
     let operator = sign_in(&app).await;
     let portal = PORTAL.to_string();
-    let response = post(
-        &app,
-        &operator.cookie,
-        "/board/jobs/bulk",
-        &[
-            ("csrf", &operator.csrf),
-            ("action", "retry"),
-            ("portal", &portal),
-        ],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            "/board/jobs/bulk",
+            &[
+                ("csrf", &operator.csrf),
+                ("action", "retry"),
+                ("portal", &portal),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let to = response.headers()[header::LOCATION]
         .to_str()
@@ -748,21 +726,21 @@ async fn bulk_actions_touch_exactly_what_the_filter_matches() {
         JobStatus::Queued,
         "retry leaves unfinished runs alone"
     );
-    let (_, page) = get(&app, &operator.cookie, &to).await;
+    let (_, page) = app.cookie_get(&operator.cookie, &to).await;
     assert!(page.contains("Retried 3 job(s)"));
 
-    let response = post(
-        &app,
-        &operator.cookie,
-        "/board/jobs/bulk",
-        &[
-            ("csrf", &operator.csrf),
-            ("action", "cancel"),
-            ("type", "train_model"),
-            ("portal", &portal),
-        ],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &operator.cookie,
+            "/board/jobs/bulk",
+            &[
+                ("csrf", &operator.csrf),
+                ("action", "cancel"),
+                ("type", "train_model"),
+                ("portal", &portal),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     for id in mine {
         assert_eq!(
@@ -789,7 +767,7 @@ async fn the_job_list_pages_newest_first() {
     let mut path = "/board/jobs".to_owned();
     let mut seen = Vec::new();
     for _ in 0..5 {
-        let (status, page) = get(&app, &operator.cookie, &path).await;
+        let (status, page) = app.cookie_get(&operator.cookie, &path).await;
         assert_eq!(status, 200);
         let mut rest = page.as_str();
         while let Some(at) = rest.find("href=\"/board/jobs/") {

@@ -5,7 +5,7 @@
 //! portal or a job.
 
 use chrono::{Duration, Utc};
-use conturs_tests::app::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET};
+use conturs_tests::app::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, between};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{AppOptions, Backend, TestApp, spawn_app, spawn_app_with};
 use entity::{PortalStatus, account_sessions, accounts, portals};
@@ -22,12 +22,6 @@ const PASSWORD: &str = "correct horse battery";
 struct Customer {
     cookie: String,
     csrf: String,
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let from = text.find(start)? + start.len();
-    let to = text[from..].find(end)? + from;
-    Some(text[from..to].to_owned())
 }
 
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
@@ -54,28 +48,6 @@ fn location(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-async fn get(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
-    let response = app
-        .client
-        .get(app.url(path))
-        .header(header::COOKIE, cookie)
-        .send()
-        .await
-        .expect("GET");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header(header::COOKIE, cookie)
-        .form(form)
-        .send()
-        .await
-        .expect("POST")
-}
-
 /// An anonymous form's nonce cookie and CSRF token, as the browser gets them with the page.
 async fn form_token(app: &TestApp, page: &str) -> (String, String) {
     let response = app.get(page).await;
@@ -88,8 +60,7 @@ async fn form_token(app: &TestApp, page: &str) -> (String, String) {
 
 async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     let (cookie, csrf) = form_token(app, "/app/sign-in").await;
-    post(
-        app,
+    app.cookie_post(
         &cookie,
         "/app/sign-in",
         &[("csrf", &csrf), ("email", email), ("password", password)],
@@ -101,7 +72,7 @@ async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Res
 async fn customer(app: &TestApp, response: reqwest::Response) -> Customer {
     assert_eq!(response.status(), 303);
     let cookie = cookie_pair(&response, "conturs_session").expect("session cookie");
-    let (status, page) = get(app, &cookie, "/app/integrations").await;
+    let (status, page) = app.cookie_get(&cookie, "/app/integrations").await;
     assert_eq!(status, 200);
     let csrf = between(&page, "name=\"csrf\" value=\"", "\"").expect("csrf field");
     Customer { cookie, csrf }
@@ -109,13 +80,13 @@ async fn customer(app: &TestApp, response: reqwest::Response) -> Customer {
 
 async fn sign_up(app: &TestApp, email: &str) -> Customer {
     let (cookie, csrf) = form_token(app, "/app/sign-up").await;
-    let response = post(
-        app,
-        &cookie,
-        "/app/sign-up",
-        &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &cookie,
+            "/app/sign-up",
+            &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(location(&response), "/app/integrations");
     customer(app, response).await
 }
@@ -166,17 +137,17 @@ async fn sign_up_stores_an_argon2id_hash_and_sets_a_hardened_cookie() {
     asks_to_sign_in(&app, "", "/app").await;
 
     let (form_cookie, csrf) = form_token(&app, "/app/sign-up").await;
-    let response = post(
-        &app,
-        &form_cookie,
-        "/app/sign-up",
-        &[
-            ("csrf", &csrf),
-            ("email", "  Ana@Example.COM "),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let response = app
+        .cookie_post(
+            &form_cookie,
+            "/app/sign-up",
+            &[
+                ("csrf", &csrf),
+                ("email", "  Ana@Example.COM "),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 303);
     let session = set_cookies(&response)
         .into_iter()
@@ -186,7 +157,7 @@ async fn sign_up_stores_an_argon2id_hash_and_sets_a_hardened_cookie() {
         assert!(session.contains(attribute), "{attribute} in {session}");
     }
     let customer = customer(&app, response).await;
-    let (_, page) = get(&app, &customer.cookie, "/app/integrations").await;
+    let (_, page) = app.cookie_get(&customer.cookie, "/app/integrations").await;
     assert!(page.contains("ana@example.com"));
     assert!(page.contains("Connect HubSpot"));
 
@@ -209,13 +180,13 @@ async fn sign_up_stores_an_argon2id_hash_and_sets_a_hardened_cookie() {
         ("bo@example.com", "short", 422),
         ("not-an-email", PASSWORD, 422),
     ] {
-        let response = post(
-            &app,
-            &form_cookie,
-            "/app/sign-up",
-            &[("csrf", &csrf), ("email", email), ("password", password)],
-        )
-        .await;
+        let response = app
+            .cookie_post(
+                &form_cookie,
+                "/app/sign-up",
+                &[("csrf", &csrf), ("email", email), ("password", password)],
+            )
+            .await;
         assert_eq!(response.status(), status, "{email}");
         assert!(cookie_pair(&response, "conturs_session").is_none());
     }
@@ -308,16 +279,12 @@ async fn expired_sessions_and_signed_out_sessions_are_refused() {
     assert_eq!(refused.status(), 401, "a POST without a session is refused");
 
     let second = sign_in(&app, "exp@example.com", PASSWORD).await;
-    let without = post(&app, &second.cookie, "/app/sign-out", &[]).await;
+    let without = app.cookie_post(&second.cookie, "/app/sign-out", &[]).await;
     assert_eq!(without.status(), 403, "sign-out needs its CSRF token");
     assert_eq!(sessions_of(&app, id).await, 1);
-    let out = post(
-        &app,
-        &second.cookie,
-        "/app/sign-out",
-        &[("csrf", &second.csrf)],
-    )
-    .await;
+    let out = app
+        .cookie_post(&second.cookie, "/app/sign-out", &[("csrf", &second.csrf)])
+        .await;
     assert_eq!(out.status(), 303);
     assert_eq!(location(&out), "/app/sign-in");
     assert!(
@@ -340,52 +307,52 @@ async fn a_password_change_ends_every_other_session() {
     assert_eq!(sessions_of(&app, id).await, 2);
 
     let new = "a much better passphrase";
-    let wrong_current = post(
-        &app,
-        &phone.cookie,
-        "/app/account/password",
-        &[
-            ("csrf", &phone.csrf),
-            ("current", "not it at all"),
-            ("new", new),
-        ],
-    )
-    .await;
+    let wrong_current = app
+        .cookie_post(
+            &phone.cookie,
+            "/app/account/password",
+            &[
+                ("csrf", &phone.csrf),
+                ("current", "not it at all"),
+                ("new", new),
+            ],
+        )
+        .await;
     assert_eq!(wrong_current.status(), 422);
-    let too_short = post(
-        &app,
-        &phone.cookie,
-        "/app/account/password",
-        &[
-            ("csrf", &phone.csrf),
-            ("current", PASSWORD),
-            ("new", "short"),
-        ],
-    )
-    .await;
+    let too_short = app
+        .cookie_post(
+            &phone.cookie,
+            "/app/account/password",
+            &[
+                ("csrf", &phone.csrf),
+                ("current", PASSWORD),
+                ("new", "short"),
+            ],
+        )
+        .await;
     assert_eq!(too_short.status(), 422);
-    let no_csrf = post(
-        &app,
-        &phone.cookie,
-        "/app/account/password",
-        &[("current", PASSWORD), ("new", new)],
-    )
-    .await;
+    let no_csrf = app
+        .cookie_post(
+            &phone.cookie,
+            "/app/account/password",
+            &[("current", PASSWORD), ("new", new)],
+        )
+        .await;
     assert_eq!(no_csrf.status(), 403);
     assert_eq!(sessions_of(&app, id).await, 2, "nothing changed yet");
 
-    let changed = post(
-        &app,
-        &phone.cookie,
-        "/app/account/password",
-        &[("csrf", &phone.csrf), ("current", PASSWORD), ("new", new)],
-    )
-    .await;
+    let changed = app
+        .cookie_post(
+            &phone.cookie,
+            "/app/account/password",
+            &[("csrf", &phone.csrf), ("current", PASSWORD), ("new", new)],
+        )
+        .await;
     assert_eq!(changed.status(), 303);
     assert!(location(&changed).starts_with("/app/account?done="));
     assert_eq!(sessions_of(&app, id).await, 1);
     asks_to_sign_in(&app, &laptop.cookie, "/app/integrations").await;
-    let (status, page) = get(&app, &phone.cookie, "/app/account").await;
+    let (status, page) = app.cookie_get(&phone.cookie, "/app/account").await;
     assert_eq!(status, 200, "the session that changed it stays");
     assert!(page.contains("pw@example.com"));
 
@@ -402,40 +369,40 @@ async fn every_post_needs_its_csrf_token() {
     let ana = sign_up(&app, "csrf@example.com").await;
 
     // Anonymous forms: no nonce cookie, or a token of another nonce.
-    let no_cookie = post(
-        &app,
-        "",
-        "/app/sign-in",
-        &[
-            ("csrf", "x"),
-            ("email", "csrf@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let no_cookie = app
+        .cookie_post(
+            "",
+            "/app/sign-in",
+            &[
+                ("csrf", "x"),
+                ("email", "csrf@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(no_cookie.status(), 403);
     let (cookie_a, _) = form_token(&app, "/app/sign-in").await;
     let (_, csrf_b) = form_token(&app, "/app/sign-in").await;
-    let mismatched = post(
-        &app,
-        &cookie_a,
-        "/app/sign-in",
-        &[
-            ("csrf", &csrf_b),
-            ("email", "csrf@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let mismatched = app
+        .cookie_post(
+            &cookie_a,
+            "/app/sign-in",
+            &[
+                ("csrf", &csrf_b),
+                ("email", "csrf@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(mismatched.status(), 403);
     assert!(cookie_pair(&mismatched, "conturs_session").is_none());
-    let sign_up = post(
-        &app,
-        &cookie_a,
-        "/app/sign-up",
-        &[("email", "other@example.com"), ("password", PASSWORD)],
-    )
-    .await;
+    let sign_up = app
+        .cookie_post(
+            &cookie_a,
+            "/app/sign-up",
+            &[("email", "other@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(sign_up.status(), 403);
 
     // Signed-in forms: the session's token, not another session's.
@@ -448,17 +415,17 @@ async fn every_post_needs_its_csrf_token() {
         "/app/integrations/1/disconnect",
     ] {
         for token in ["", other.csrf.as_str()] {
-            let response = post(
-                &app,
-                &ana.cookie,
-                path,
-                &[
-                    ("csrf", token),
-                    ("current", PASSWORD),
-                    ("new", "x".repeat(12).as_str()),
-                ],
-            )
-            .await;
+            let response = app
+                .cookie_post(
+                    &ana.cookie,
+                    path,
+                    &[
+                        ("csrf", token),
+                        ("current", PASSWORD),
+                        ("new", "x".repeat(12).as_str()),
+                    ],
+                )
+                .await;
             assert_eq!(response.status(), 403, "{path} with {token:?}");
         }
     }
@@ -479,13 +446,13 @@ async fn simulator() -> RunningSimulator {
 
 /// "Connect HubSpot" → the simulator's consent (auto-approved) → the callback query.
 async fn consent(app: &TestApp, customer: &Customer) -> String {
-    let connect = post(
-        app,
-        &customer.cookie,
-        "/app/integrations/connect",
-        &[("csrf", &customer.csrf)],
-    )
-    .await;
+    let connect = app
+        .cookie_post(
+            &customer.cookie,
+            "/app/integrations/connect",
+            &[("csrf", &customer.csrf)],
+        )
+        .await;
     assert_eq!(connect.status(), 303);
     let authorize: url::Url = location(&connect).parse().expect("URL");
     let state = authorize
@@ -560,7 +527,7 @@ async fn connect_and_disconnect(backend: Backend) {
     assert_eq!(connected.status, PortalStatus::Connected);
     let domain = connected.hub_domain.clone().expect("domain recorded");
 
-    let (status, page) = get(&app, &ana.cookie, "/app/integrations").await;
+    let (status, page) = app.cookie_get(&ana.cookie, "/app/integrations").await;
     assert_eq!(status, 200);
     assert!(page.contains(&format!("HubSpot account {portal_id}")));
     assert!(page.contains(&domain));
@@ -592,12 +559,11 @@ async fn connect_and_disconnect(backend: Backend) {
     drop(events);
 
     // Another account: sees nothing of it, cannot follow, disconnect, or take it over.
-    let (_, bo_page) = get(&app, &bo.cookie, "/app/integrations").await;
+    let (_, bo_page) = app.cookie_get(&bo.cookie, "/app/integrations").await;
     assert!(!bo_page.contains(&portal_id.to_string()));
-    assert_eq!(get(&app, &bo.cookie, &stream).await.0, 404);
+    assert_eq!(app.cookie_get(&bo.cookie, &stream).await.0, 404);
     assert_eq!(
-        get(
-            &app,
+        app.cookie_get(
             &bo.cookie,
             &format!("/app/integrations/{portal_id}/disconnect")
         )
@@ -611,38 +577,38 @@ async fn connect_and_disconnect(backend: Backend) {
     assert_eq!(portal(&app, portal_id).await.account_id, Some(ana_id));
 
     // Disconnect: the page says what stays in HubSpot, then the POST does it.
-    let (status, explain) = get(
-        &app,
-        &ana.cookie,
-        &format!("/app/integrations/{portal_id}/disconnect"),
-    )
-    .await;
+    let (status, explain) = app
+        .cookie_get(
+            &ana.cookie,
+            &format!("/app/integrations/{portal_id}/disconnect"),
+        )
+        .await;
     assert_eq!(status, 200);
     assert!(explain.contains("stay on your contacts in HubSpot"));
     assert!(explain.contains("conturs_score"));
     assert!(explain.contains("Delete"));
-    let bye = post(
-        &app,
-        &ana.cookie,
-        &format!("/app/integrations/{portal_id}/disconnect"),
-        &[("csrf", &ana.csrf)],
-    )
-    .await;
+    let bye = app
+        .cookie_post(
+            &ana.cookie,
+            &format!("/app/integrations/{portal_id}/disconnect"),
+            &[("csrf", &ana.csrf)],
+        )
+        .await;
     assert_eq!(bye.status(), 303);
     assert!(location(&bye).starts_with("/app/integrations?done="));
     let gone = portal(&app, portal_id).await;
     assert_eq!(gone.status, PortalStatus::Disconnected);
     assert_eq!(gone.account_id, Some(ana_id), "still the customer's");
-    let (_, page) = get(&app, &ana.cookie, "/app/integrations").await;
+    let (_, page) = app.cookie_get(&ana.cookie, "/app/integrations").await;
     assert!(page.contains("Disconnected"));
     assert!(page.contains("Connect again"));
-    let again = post(
-        &app,
-        &ana.cookie,
-        &format!("/app/integrations/{portal_id}/disconnect"),
-        &[("csrf", &ana.csrf)],
-    )
-    .await;
+    let again = app
+        .cookie_post(
+            &ana.cookie,
+            &format!("/app/integrations/{portal_id}/disconnect"),
+            &[("csrf", &ana.csrf)],
+        )
+        .await;
     assert_eq!(again.status(), 409, "already disconnected");
 
     // Connect again: same portal, same account, connected.
@@ -663,7 +629,7 @@ async fn connect_and_disconnect(backend: Backend) {
             .expect("board sign-in");
         cookie_pair(&response, "conturs_board").expect("board cookie")
     };
-    let (status, accounts_page) = get(&app, &board_cookie, "/board/accounts").await;
+    let (status, accounts_page) = app.cookie_get(&board_cookie, "/board/accounts").await;
     assert_eq!(status, 200);
     assert!(accounts_page.contains("ana@example.com"));
     assert!(accounts_page.contains("bo@example.com"));
@@ -718,19 +684,21 @@ async fn another_account_gets_404_on_every_route_that_names_a_portal_or_job() {
         .expect("portal");
 
     // The owner sees and follows it.
-    let (_, page) = get(&app, &ana.cookie, "/app/integrations").await;
+    let (_, page) = app.cookie_get(&ana.cookie, "/app/integrations").await;
     assert!(page.contains("HubSpot account 9301"));
     assert!(page.contains(&format!("/app/jobs/{run}/stream")));
     assert_eq!(
-        get(&app, &ana.cookie, "/app/integrations/9301/disconnect")
+        app.cookie_get(&ana.cookie, "/app/integrations/9301/disconnect")
             .await
             .0,
         200
     );
 
-    let (status, missing) = get(&app, &eve.cookie, "/app/integrations/999999/disconnect").await;
+    let (status, missing) = app
+        .cookie_get(&eve.cookie, "/app/integrations/999999/disconnect")
+        .await;
     assert_eq!(status, 404);
-    let (_, eve_page) = get(&app, &eve.cookie, "/app/integrations").await;
+    let (_, eve_page) = app.cookie_get(&eve.cookie, "/app/integrations").await;
     assert!(!eve_page.contains("9301") && !eve_page.contains("9302"));
     let stream = format!("/app/jobs/{run}/stream");
     for path in [
@@ -740,18 +708,18 @@ async fn another_account_gets_404_on_every_route_that_names_a_portal_or_job() {
         stream.as_str(),
         "/app/jobs/not-a-uuid/stream",
     ] {
-        let (status, body) = get(&app, &eve.cookie, path).await;
+        let (status, body) = app.cookie_get(&eve.cookie, path).await;
         assert_eq!(status, 404, "GET {path}");
         assert_eq!(body, missing, "{path}: the same answer as a missing portal");
     }
     for id in ["9301", "9302"] {
-        let response = post(
-            &app,
-            &eve.cookie,
-            &format!("/app/integrations/{id}/disconnect"),
-            &[("csrf", &eve.csrf)],
-        )
-        .await;
+        let response = app
+            .cookie_post(
+                &eve.cookie,
+                &format!("/app/integrations/{id}/disconnect"),
+                &[("csrf", &eve.csrf)],
+            )
+            .await;
         assert_eq!(response.status(), 404, "POST disconnect {id}");
     }
     assert_eq!(portal(&app, 9301).await.status, PortalStatus::Syncing);
@@ -760,12 +728,12 @@ async fn another_account_gets_404_on_every_route_that_names_a_portal_or_job() {
     // Without a session, pages ask to sign in and the stream and actions answer 401.
     asks_to_sign_in(&app, "", "/app/integrations/9301/disconnect").await;
     assert_eq!(app.get(&stream).await.status(), 401);
-    let anonymous = post(
-        &app,
-        "",
-        "/app/integrations/9301/disconnect",
-        &[("csrf", &ana.csrf)],
-    )
-    .await;
+    let anonymous = app
+        .cookie_post(
+            "",
+            "/app/integrations/9301/disconnect",
+            &[("csrf", &ana.csrf)],
+        )
+        .await;
     assert_eq!(anonymous.status(), 401);
 }
