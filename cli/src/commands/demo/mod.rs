@@ -186,7 +186,6 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     sim_config.contacts = usize::try_from(args.contacts)?;
     sim_config.seed = args.seed;
     let sim = Simulator::start(sim_config).await?;
-    let portal_id = i64::try_from(sim.portal_id())?;
 
     // The embedded default keeps its database in a temporary directory, so every demo starts
     // fresh; DATABASE_URL (SQLite or Postgres) is used as given.
@@ -196,6 +195,33 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         _ => format!("sqlite://{}/conturs.db?mode=rwc", temp.path().display()),
     };
     let settings = demo_settings(&sim.base_url(), &database_url)?;
+    let outcome = run_with(args, say, started, &sim, &settings, &database_url).await;
+    // The demo's queue keys (a namespace of its own) go with it; never a FLUSH.
+    if let ConfiguredQueue::Redis(url) = &settings.queue
+        && let Err(error) =
+            crate::bench::cleanup::delete_namespace(url.expose_secret(), &settings.queue_namespace)
+                .await
+    {
+        eprintln!(
+            "warning: could not delete the demo's Redis keys ({}*): {error:#}",
+            settings.queue_namespace
+        );
+    }
+    sim.shutdown().await;
+    outcome
+}
+
+/// Everything after the simulator and the settings: database, queue, API, workers, the
+/// pipeline, the summary, the burst, and waiting for Ctrl-C with `--keep-running`.
+async fn run_with(
+    args: &DemoArgs,
+    say: Say,
+    started: Instant,
+    sim: &hubspot_sim::RunningSimulator,
+    settings: &platform::Settings,
+    database_url: &str,
+) -> anyhow::Result<()> {
+    let portal_id = i64::try_from(sim.portal_id())?;
     migration::apply(&settings.database_url)
         .await
         .context("applying migrations")?;
@@ -214,7 +240,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         },
         Ledger::new(db.clone()),
     );
-    let api = start_api(&settings, &db, &queue, args.port).await?;
+    let api = start_api(settings, &db, &queue, args.port).await?;
     say.line(format!(
         "API and board at {} ({}; queue {}).",
         api.url,
@@ -229,17 +255,25 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         }
     ));
 
-    let deps = Deps::from_settings(&settings, queue.clone()).await?;
+    let deps = Deps::from_settings(settings, queue.clone()).await?;
+    let worker_name = worker::process_name("demo");
     let monitor = register_all(
         Monitor::new(),
         &queue,
         &deps,
-        "demo",
+        &worker_name,
         settings.worker_concurrency,
     );
     let workers = tokio::spawn(async move {
         let _ = monitor.run().await;
     });
+    // What a worker dyno runs beside its jobs: the reconciler, HubSpot usage written down
+    // every 5 s (the board's budget), and its presence (the board's workers table).
+    let maintenance = worker::spawn_maintenance(
+        queue.clone(),
+        deps.hubspot.usage().clone(),
+        jobs::presence::WorkerIdentity::current(worker_name, settings.worker_concurrency),
+    );
 
     let since = Utc::now() - chrono::Duration::seconds(1);
     let pipeline_started = Instant::now();
@@ -254,10 +288,10 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     outcome?;
     let wall_s = pipeline_started.elapsed().as_secs_f64();
 
-    let mut summary = report::collect(&db, &deps.hubspot, &sim, portal_id, wall_s).await?;
+    let mut summary = report::collect(&db, &deps.hubspot, sim, portal_id, wall_s).await?;
     if args.webhook_burst > 0 {
         let count = usize::try_from(args.webhook_burst)?;
-        summary.webhook_burst = Some(burst::run(&sim, &db, portal_id, &api.url, count, say).await?);
+        summary.webhook_burst = Some(burst::run(sim, &db, portal_id, &api.url, count, say).await?);
     }
     summary.demo_s = started.elapsed().as_secs_f64();
     if args.keep_running {
@@ -281,8 +315,8 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         tokio::signal::ctrl_c().await?;
     }
     workers.abort();
+    maintenance.abort();
     drop(api);
-    sim.shutdown().await;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use entity::scores;
+use entity::{portals, scores};
 use hubspot::{HubSpotClient, ObjectType};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
@@ -16,6 +16,9 @@ use super::quality::{self, Quality};
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub portal_id: i64,
+    /// `ready` once scored; otherwise why not (e.g. `insufficient_data`).
+    pub portal_status: String,
+    pub portal_status_reason: Option<String>,
     /// From connecting the portal to the last write-back, seconds.
     pub wall_s: f64,
     /// The whole demo, simulator start to summary (and burst), seconds.
@@ -82,8 +85,15 @@ pub async fn collect(
             .or_insert(0usize) += 1;
     }
     let floor_s = requests as f64 / ALLOWED_PER_SECOND;
+    let portal = portals::Entity::find_by_id(portal_id).one(db).await?;
     Ok(Summary {
         portal_id,
+        portal_status: portal
+            .as_ref()
+            .and_then(|p| serde_json::to_value(p.status).ok())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        portal_status_reason: portal.and_then(|p| p.status_reason),
         wall_s,
         demo_s: 0.0,
         floor_s,
@@ -188,6 +198,16 @@ pub fn print(s: &Summary) {
             String::new()
         }
     );
+    if s.portal_status != "ready" {
+        println!(
+            "Portal status: {}{}",
+            s.portal_status,
+            s.portal_status_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+    }
     let q = &s.quality;
     println!(
         "Model quality against the simulator's ground truth ({} contacts with a held-out future outcome, {} future buyers):",
