@@ -9,7 +9,7 @@
 //! 2 bad arguments or configuration (clap's own code for usage errors, and `REDIS_URL` missing).
 
 mod bare;
-mod cleanup;
+pub(crate) mod cleanup;
 mod queue;
 mod report;
 mod setup;

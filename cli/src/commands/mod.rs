@@ -1,4 +1,8 @@
 //! One module per `conturs` subcommand.
 
 pub mod demo;
+pub mod enqueue;
 pub mod eval;
+pub mod jobs;
+pub mod portals;
+pub mod score;
