@@ -193,7 +193,7 @@ async fn state_account(
         return Err(fail(
             StatusCode::FORBIDDEN,
             "Sign in to finish connecting",
-            "This connection was started from a Conturs account this browser is not signed in              to. Sign in to that account and choose Connect HubSpot again.",
+            "This connection was started from a Conturs account this browser is not signed in to. Sign in to that account and choose Connect HubSpot again.",
         ));
     }
     Ok(Some(account))
@@ -209,7 +209,7 @@ async fn check_owner(state: &AppState, portal_id: i64, account: i64) -> Result<(
         Some(owner) if owner != account => Err(fail(
             StatusCode::CONFLICT,
             "HubSpot account already connected",
-            "This HubSpot account is connected to another Conturs account. Ask its owner to              disconnect it, or write to support.",
+            "This HubSpot account is connected to another Conturs account. Ask its owner to disconnect it, or write to support.",
         )),
         _ => Ok(()),
     }
