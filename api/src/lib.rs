@@ -50,6 +50,26 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Longest a request may take before the client gets 503 (streams are exempt).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The web dyno's whole life: settings from the environment, logging, the server on `PORT`
+/// until SIGTERM or Ctrl-C. Shared by `conturs-api` and the test build that tests kill.
+pub async fn run_api_process() -> anyhow::Result<()> {
+    platform::tls::install_crypto_provider();
+    let settings = Settings::from_env()?;
+    platform::telemetry::init(settings.log_format, &settings.log_filter)?;
+    for var in settings.insecure_defaults() {
+        tracing::warn!(
+            var,
+            "using the development default; set it before exposing this service"
+        );
+    }
+    let app = Application::build(&settings)
+        .await
+        .context("starting the API")?;
+    tracing::info!(port = app.port(), "API listening");
+    app.run_until(terminate_signal()).await?;
+    Ok(())
+}
+
 /// A bound, not yet running, API server.
 pub struct Application {
     listener: TcpListener,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use apalis::prelude::Monitor;
 use conturs_tests::Backend;
 use conturs_tests::pipeline::{Pipeline, QueueKind};
+use conturs_tests::processes::ProcessUsage;
 use entity::{JobStatus, JobType, job_runs, scores};
 use jobs::EnqueueOptions;
 use jobs::handlers::register_all;
@@ -34,33 +35,12 @@ struct Row {
     base_rss_mib: f64,
 }
 
-/// A `/proc/self/status` memory line (`VmHWM`, `VmRSS`) in MiB.
-fn status_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with(field)).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-/// Resets the process' peak RSS to its current RSS (Linux ≥ 4.0), so the next `VmHWM` is the
-/// peak of what runs from now on, not of the simulator generating its portal or an earlier run.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
 async fn run(contacts: usize, backend: Backend, queue: QueueKind) -> anyhow::Result<Row> {
     let p = Pipeline::start(backend, queue, contacts, 42).await?;
     // The simulator runs in this process: its portal is the baseline; the peak above it is the
     // worker side (handlers, queue, database client) plus the simulator serving requests.
-    let base_rss_mib = status_mib("VmRSS:");
-    let peak_reset = reset_peak_rss();
+    let base_rss_mib = ProcessUsage::of("self").map_or(f64::NAN, |u| u.rss_mib);
+    let peak_reset = ProcessUsage::reset_peak("self");
     let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "bench", 8);
     let workers = tokio::spawn(async move {
         let _ = monitor.run().await;
@@ -131,10 +111,9 @@ async fn run(contacts: usize, backend: Backend, queue: QueueKind) -> anyhow::Res
         total_requests: stats.portals.values().map(|s| s.requests).sum(),
         responses_429: stats.portals.values().map(|s| s.rate_limited).sum(),
         written,
-        peak_rss_mib: if peak_reset {
-            status_mib("VmHWM:")
-        } else {
-            f64::NAN
+        peak_rss_mib: match ProcessUsage::of("self") {
+            Some(usage) if peak_reset => usage.peak_rss_mib,
+            _ => f64::NAN,
         },
         base_rss_mib,
     })

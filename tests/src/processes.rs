@@ -1,24 +1,26 @@
-//! Real processes a test can kill: a worker dyno, and a private `redis-server` that can be
-//! restarted empty. The crash and restart tests need both, because killing a task inside the
-//! test process would not show what a killed process leaves behind.
+//! Real processes a test can kill or measure: a dyno (worker or web), and a private
+//! `redis-server` that can be restarted empty. The crash and restart tests need both, because
+//! killing a task inside the test process would not show what a killed process leaves behind;
+//! the dyno bench needs them to see each dyno's own memory and CPU.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running `conturs-worker` (the same code, built in this package), logging to a file.
-pub struct WorkerProcess {
+/// A running dyno — `conturs-worker` or `conturs-api`, the same code built in this package as
+/// `conturs-test-worker` / `conturs-test-api` — logging to a file.
+pub struct DynoProcess {
     child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
-impl WorkerProcess {
+impl DynoProcess {
     /// Starts `exe` with `env` added to a clean-ish environment (PATH and HOME kept).
     pub fn spawn(exe: &Path, env: &[(&'static str, String)]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let log = dir.path().join("worker.log");
+        let log = dir.path().join("dyno.log");
         let out = std::fs::File::create(&log)?;
         let mut command = Command::new(exe);
         command
@@ -70,13 +72,18 @@ impl WorkerProcess {
         }
     }
 
-    /// The worker's log so far, for assertion messages.
+    /// What the kernel says of this process now (memory, CPU time), or `None` once it is gone.
+    pub fn usage(&self) -> Option<ProcessUsage> {
+        ProcessUsage::of(&self.pid().to_string())
+    }
+
+    /// The dyno's log so far, for assertion messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 
-impl Drop for WorkerProcess {
+impl Drop for DynoProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -156,5 +163,53 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Clock ticks per second of `/proc/PID/stat` times (fixed at 100 by Linux's user ABI).
+const USER_HZ: f64 = 100.0;
+
+/// A process' memory and CPU time as Linux reports them in `/proc`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessUsage {
+    /// Resident set size now (`VmRSS`), MiB.
+    pub rss_mib: f64,
+    /// Highest resident set size since start or the last reset (`VmHWM`), MiB.
+    pub peak_rss_mib: f64,
+    /// CPU time (user + system, all threads) since start (`/proc/PID/stat`), seconds.
+    pub cpu_s: f64,
+}
+
+impl ProcessUsage {
+    /// Reads `/proc/{pid}/…`; `pid` may be `"self"`.
+    pub fn of(pid: &str) -> Option<Self> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let mib = |field: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+                .map(|kib| kib / 1024.0)
+        };
+        // utime + stime (fields 14 and 15, after the parenthesised name) count every thread,
+        // the ones that have exited too, in USER_HZ ticks: 100 a second on Linux.
+        let cpu_ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+            });
+        Some(Self {
+            rss_mib: mib("VmRSS:")?,
+            peak_rss_mib: mib("VmHWM:")?,
+            cpu_s: cpu_ticks.map_or(f64::NAN, |ticks| ticks / USER_HZ),
+        })
+    }
+
+    /// Resets `pid`'s peak RSS to its current RSS (Linux ≥ 4.0), so the next peak is that of
+    /// what runs from now on; false when the kernel refuses.
+    pub fn reset_peak(pid: &str) -> bool {
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use conturs_tests::app::{CLIENT_ID, CLIENT_SECRET};
 use conturs_tests::fixtures::{insert_portal, save_sim_tokens};
 use conturs_tests::pipeline::{Pipeline, QueueKind};
-use conturs_tests::processes::WorkerProcess;
+use conturs_tests::processes::DynoProcess;
 use conturs_tests::{
     AppOptions, Backend, TestApp, TestDatabase, TestRedis, spawn_app, spawn_app_with,
 };
@@ -632,7 +632,7 @@ async fn worker_usage_reaches_the_portal_page_and_metrics() {
         .await
         .expect("tokens");
     let mut worker =
-        WorkerProcess::spawn(std::path::Path::new(WORKER), &app.worker_env()).expect("worker");
+        DynoProcess::spawn(std::path::Path::new(WORKER), &app.worker_env()).expect("worker");
 
     sim.set_faults(
         portal as u64,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use conturs_tests::Backend;
 use conturs_tests::TestRedis;
 use conturs_tests::pipeline::{Pipeline, QueueKind};
-use conturs_tests::processes::{RedisServer, WorkerProcess};
+use conturs_tests::processes::{DynoProcess, RedisServer};
 use entity::{JobStatus, JobType, ObjectType, companies, contacts, deals, job_runs, sync_cursors};
 use jobs::EnqueueOptions;
 use jobs::payload::InitialSync;
@@ -24,8 +24,8 @@ async fn start(redis: Option<TestRedis>) -> Pipeline {
         .expect("pipeline")
 }
 
-fn spawn_worker(p: &Pipeline) -> WorkerProcess {
-    WorkerProcess::spawn(std::path::Path::new(WORKER), &p.worker_env()).expect("start worker")
+fn spawn_worker(p: &Pipeline) -> DynoProcess {
+    DynoProcess::spawn(std::path::Path::new(WORKER), &p.worker_env()).expect("start worker")
 }
 
 async fn enqueue_sync(p: &Pipeline) -> uuid::Uuid {
@@ -41,7 +41,7 @@ async fn enqueue_sync(p: &Pipeline) -> uuid::Uuid {
 }
 
 /// Waits until the contacts cursor has saved at least `records` contacts; returns the count.
-async fn contacts_checkpointed(p: &Pipeline, records: i64, worker: &WorkerProcess) -> i64 {
+async fn contacts_checkpointed(p: &Pipeline, records: i64, worker: &DynoProcess) -> i64 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let cursor = sync_cursors::Entity::find_by_id((p.portal_id, ObjectType::Contacts))
@@ -121,7 +121,7 @@ async fn event_kinds(p: &Pipeline, run_id: uuid::Uuid) -> Vec<String> {
 
 /// Every run succeeded, and HubSpot shows every contact's score. Returns the list pages the
 /// sync used (counted before the check reads every contact back).
-async fn assert_completed(p: &Pipeline, worker: &WorkerProcess) -> u64 {
+async fn assert_completed(p: &Pipeline, worker: &DynoProcess) -> u64 {
     let runs = p.settle(3, SETTLE).await;
     for run in &runs {
         assert_eq!(
