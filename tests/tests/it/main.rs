@@ -13,6 +13,7 @@ mod api_scores;
 mod api_webhooks;
 mod board;
 mod board_browser;
+mod chaos;
 mod cli;
 mod clock;
 mod coalesce;

@@ -1,0 +1,186 @@
+//! The chaos suite (issue 11): a seeded portal's whole pipeline run by real worker processes
+//! while things go wrong — workers killed at random points of every phase, HubSpot failing in
+//! every way the simulator can, several workers sharing one portal's budget. Each scenario ends
+//! with the same verdict (`conturs_tests::chaos::assert_recovered`): the scores an undisturbed
+//! run stores, shown in HubSpot, nothing lost, nothing written twice differently, a truthful
+//! ledger and a healthy system. `cargo nextest run -p conturs-tests --test it chaos_` runs them;
+//! RELIABILITY.md has what they observed.
+
+use std::time::{Duration, Instant};
+
+use conturs_tests::Backend;
+use conturs_tests::chaos::{Reference, assert_recovered, watch_score_writes};
+use conturs_tests::pipeline::{Pipeline, QueueKind};
+use conturs_tests::processes::DynoProcess;
+use entity::{JobStatus, JobType, job_runs};
+use hubspot_sim::FaultConfig;
+use jobs::EnqueueOptions;
+use jobs::payload::InitialSync;
+use rand::{Rng as _, SeedableRng as _};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+const CONTACTS: usize = 3_000;
+const SEED: u64 = 5;
+const WORKER: &str = env!("CARGO_BIN_EXE_conturs-test-worker");
+
+/// The disturbed run and its yardstick, built side by side.
+async fn start() -> (Pipeline, Reference) {
+    let (pipeline, reference) = tokio::join!(
+        Pipeline::start(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
+        Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
+    );
+    let pipeline = pipeline.expect("pipeline");
+    watch_score_writes(&pipeline);
+    (pipeline, reference.expect("reference run"))
+}
+
+fn spawn_worker(p: &Pipeline) -> DynoProcess {
+    DynoProcess::spawn(std::path::Path::new(WORKER), &p.worker_env()).expect("start worker")
+}
+
+async fn enqueue_sync(p: &Pipeline) {
+    let portal_id = p.portal_id;
+    p.queue
+        .enqueue(
+            |run_id| InitialSync { run_id, portal_id },
+            EnqueueOptions::default(),
+        )
+        .await
+        .expect("enqueue");
+}
+
+/// Waits until a run of `job_type` is running (or has already ended), up to two minutes.
+async fn wait_for_running(p: &Pipeline, job_type: JobType, worker: &DynoProcess) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let runs = job_runs::Entity::find()
+            .filter(job_runs::Column::PortalId.eq(p.portal_id))
+            .filter(job_runs::Column::JobType.eq(job_type))
+            .all(&p.db.conn)
+            .await
+            .expect("runs");
+        if runs.iter().any(|r| r.status == JobStatus::Running) {
+            return true;
+        }
+        if runs.iter().any(|r| r.status.is_terminal()) {
+            return false;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {job_type:?} started; worker log:\n{}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Kills a worker at a random point of each phase in turn (InitialSync, TrainModel, WriteBack),
+/// starting a fresh worker after each kill, as a crash-looping dyno would be restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_kill_9_at_random_points_of_every_phase() {
+    let (p, reference) = start().await;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(SEED);
+    enqueue_sync(&p).await;
+    let mut worker = spawn_worker(&p);
+    let mut interrupted = Vec::new();
+    for phase in [
+        JobType::InitialSync,
+        JobType::TrainModel,
+        JobType::WriteBack,
+    ] {
+        let running = wait_for_running(&p, phase, &worker).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
+        worker.kill9();
+        interrupted.push((phase, running));
+        worker = spawn_worker(&p);
+    }
+    eprintln!("killed during (phase, its run was running when seen): {interrupted:?}");
+    assert!(
+        interrupted[0].1,
+        "the first kill must land inside InitialSync: {interrupted:?}"
+    );
+    assert_recovered(&p, &reference, CONTACTS, || worker.log()).await;
+    let runs = p.settle(3, Duration::from_secs(10)).await;
+    assert!(
+        runs.iter().any(|r| r.attempts > 1),
+        "a killed attempt must show in the ledger"
+    );
+}
+
+/// HubSpot misbehaving throughout: 20% 5xx, 423 locks, malformed JSON and dropped connections,
+/// with 2-second latency spikes, then a 429 storm mid-run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_hubspot_faults_and_a_429_storm() {
+    let (p, reference) = start().await;
+    let portal = p.portal_id as u64;
+    let faults = FaultConfig {
+        server_error_rate: 0.2,
+        server_error_status: 502,
+        locked_rate: 0.03,
+        malformed_rate: 0.03,
+        drop_rate: 0.02,
+        latency_ms: 0,
+    };
+    p.sim.set_faults(portal, faults.clone()).expect("faults");
+    enqueue_sync(&p).await;
+    let worker = spawn_worker(&p);
+
+    // Latency spikes: 2 s on every request for a second, every few seconds, then a storm.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let spike = FaultConfig {
+            latency_ms: 2_000,
+            ..faults.clone()
+        };
+        p.sim.set_faults(portal, spike).expect("spike");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        p.sim.set_faults(portal, faults.clone()).expect("faults");
+    }
+    p.sim
+        .rate_limit_storm(portal, Duration::from_secs(10))
+        .expect("storm");
+    assert_recovered(&p, &reference, CONTACTS, || worker.log()).await;
+    let stats = p.sim.stats();
+    let portal_stats = &stats.portals[&portal];
+    eprintln!(
+        "requests {}, by status {:?}",
+        portal_stats.requests, portal_stats.responses_by_status
+    );
+    for status in [502, 423, 429] {
+        assert!(
+            portal_stats
+                .responses_by_status
+                .get(&status)
+                .copied()
+                .unwrap_or(0)
+                > 0,
+            "the run must have met {status}s: {:?}",
+            portal_stats.responses_by_status
+        );
+    }
+}
+
+/// Four worker processes on one portal share its HubSpot budget through Redis: the simulator
+/// never sees more than its 110 requests in 10 s, and answers no 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_four_workers_share_one_budget() {
+    let (p, reference) = start().await;
+    enqueue_sync(&p).await;
+    let workers: Vec<DynoProcess> = (0..4).map(|_| spawn_worker(&p)).collect();
+    assert_recovered(&p, &reference, CONTACTS, || {
+        workers
+            .iter()
+            .map(DynoProcess::log)
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    })
+    .await;
+    let stats = p.sim.stats();
+    let portal_stats = &stats.portals[&(p.portal_id as u64)];
+    assert!(
+        portal_stats.peak_window_requests <= 110,
+        "{} requests in one 10 s window",
+        portal_stats.peak_window_requests
+    );
+    assert_eq!(portal_stats.rate_limited, 0, "429s from the simulator");
+}
