@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod changes;
 pub mod config;
+pub mod consent;
 pub mod faults;
 pub mod generator;
 pub mod http;

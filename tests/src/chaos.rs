@@ -4,7 +4,8 @@
 //!
 //! - every scorable contact carries the score its data deserves (what an undisturbed run of the
 //!   same portal stores), and HubSpot shows exactly that;
-//! - nothing acknowledged was lost: every run that was queued ended, and succeeded;
+//! - nothing acknowledged was lost: every run that was queued ended, and succeeded (unless the
+//!   scenario says which must fail);
 //! - no contact's score was written to HubSpot twice with different values for one model;
 //! - the ledger tells the true story: one `succeeded` event per run, one `started` per attempt;
 //! - the system is healthy afterwards: a nightly re-sync runs at once and writes nothing.
@@ -115,8 +116,20 @@ pub async fn assert_recovered(
     contacts: usize,
     log: impl Fn() -> String,
 ) {
+    assert_recovered_except(p, reference, contacts, &[], log).await;
+}
+
+/// [`assert_recovered`] for a scenario where some runs must fail (a sync cut off by a revoked
+/// token): exactly the `expected_failures` ended failed or dead, and everything else holds.
+pub async fn assert_recovered_except(
+    p: &Pipeline,
+    reference: &Reference,
+    contacts: usize,
+    expected_failures: &[uuid::Uuid],
+    log: impl Fn() -> String,
+) {
     let runs = p.settle(3, SETTLE).await;
-    nothing_lost(&runs, &log);
+    nothing_lost(&runs, expected_failures, &log);
     ledger_tells_the_story(p, &runs).await;
 
     let trained = models::Entity::find()
@@ -137,7 +150,11 @@ pub async fn assert_recovered(
     healthy_afterwards(p, runs.len(), &log).await;
 }
 
-fn nothing_lost(runs: &[job_runs::Model], log: &impl Fn() -> String) {
+fn nothing_lost(
+    runs: &[job_runs::Model],
+    expected_failures: &[uuid::Uuid],
+    log: &impl Fn() -> String,
+) {
     for job_type in [
         JobType::InitialSync,
         JobType::TrainModel,
@@ -149,9 +166,21 @@ fn nothing_lost(runs: &[job_runs::Model], log: &impl Fn() -> String) {
             log()
         );
     }
+    for id in expected_failures {
+        let run = runs
+            .iter()
+            .find(|r| r.id == *id)
+            .expect("an expected failure ran");
+        assert!(
+            matches!(run.status, JobStatus::Failed | JobStatus::Dead),
+            "{:?} {id} was expected to fail and is {:?}",
+            run.job_type,
+            run.status
+        );
+    }
     let failed: Vec<_> = runs
         .iter()
-        .filter(|r| r.status != JobStatus::Succeeded)
+        .filter(|r| r.status != JobStatus::Succeeded && !expected_failures.contains(&r.id))
         .map(|r| (r.id, r.job_type, r.status, r.last_error.clone()))
         .collect();
     assert!(
@@ -175,12 +204,14 @@ async fn ledger_tells_the_story(p: &Pipeline, runs: &[job_runs::Model]) {
             .map(|e| e.kind)
             .collect();
         let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+        let successes = usize::from(run.status == JobStatus::Succeeded);
         assert_eq!(
             count("succeeded"),
-            1,
-            "{:?} {}: {kinds:?}",
+            successes,
+            "{:?} {} ({:?}): {kinds:?}",
             run.job_type,
-            run.id
+            run.id,
+            run.status
         );
         assert_eq!(
             count("started"),

@@ -1,6 +1,7 @@
 //! The chaos suite (issue 11): a seeded portal's whole pipeline run by real worker processes
 //! while things go wrong — workers killed at random points of every phase, HubSpot failing in
-//! every way the simulator can, several workers sharing one portal's budget. Each scenario ends
+//! every way the simulator can, a token revoked mid-sync, several workers sharing one portal's
+//! budget. Each scenario ends
 //! with the same verdict (`conturs_tests::chaos::assert_recovered`): the scores an undisturbed
 //! run stores, shown in HubSpot, nothing lost, nothing written twice differently, a truthful
 //! ledger and a healthy system. `cargo nextest run -p conturs-tests --test it chaos_` runs them;
@@ -9,10 +10,12 @@
 use std::time::{Duration, Instant};
 
 use conturs_tests::Backend;
-use conturs_tests::chaos::{Reference, assert_recovered, watch_score_writes};
+use conturs_tests::chaos::{
+    Reference, assert_recovered, assert_recovered_except, watch_score_writes,
+};
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use conturs_tests::processes::DynoProcess;
-use entity::{JobStatus, JobType, job_runs};
+use entity::{JobStatus, JobType, PortalStatus, job_runs, portals};
 use hubspot_sim::FaultConfig;
 use jobs::EnqueueOptions;
 use jobs::payload::InitialSync;
@@ -183,4 +186,65 @@ async fn chaos_four_workers_share_one_budget() {
         portal_stats.peak_window_requests
     );
     assert_eq!(portal_stats.rate_limited, 0, "429s from the simulator");
+}
+
+/// The customer revokes the app in HubSpot mid-sync: the sync stops at once, the portal asks
+/// for a reconnect and nothing retries against HubSpot meanwhile; once they reconnect through
+/// OAuth, a new sync resumes where the first stopped and everything ends as if nothing happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_token_revoked_mid_sync_then_reconnected() {
+    let (p, reference) = start().await;
+    let api = p.spawn_api().await.expect("api");
+    let portal = p.portal_id as u64;
+    enqueue_sync(&p).await;
+    let worker = spawn_worker(&p);
+    assert!(wait_for_running(&p, JobType::InitialSync, &worker).await);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let revoked = p.sim.revoke_tokens(portal).expect("revoke");
+    assert!(revoked > 0, "there were tokens to revoke");
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let cut_off = loop {
+        let portal_row = portals::Entity::find_by_id(p.portal_id)
+            .one(&p.db.conn)
+            .await
+            .expect("portal")
+            .expect("exists");
+        if portal_row.status == PortalStatus::NeedsReconnect {
+            break portal_row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the portal never asked for a reconnect; worker log:\n{}",
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!("needs reconnect: {:?}", cut_off.status_reason);
+    let runs = p.settle(1, Duration::from_secs(30)).await;
+    let first_sync = runs
+        .iter()
+        .find(|r| r.job_type == JobType::InitialSync)
+        .expect("the first sync")
+        .id;
+    // No retry storm: a few seconds later HubSpot has seen nothing more from us.
+    let requests = || p.sim.stats().portals[&portal].requests;
+    let at_cut_off = requests();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        requests(),
+        at_cut_off,
+        "requests after the portal was cut off"
+    );
+
+    hubspot_sim::consent::click_through_install(&api.url("/oauth/hubspot/install"), &api.address)
+        .await
+        .expect("reconnect through OAuth");
+    assert_recovered_except(&p, &reference, CONTACTS, &[first_sync], || worker.log()).await;
+    let portal_row = portals::Entity::find_by_id(p.portal_id)
+        .one(&p.db.conn)
+        .await
+        .expect("portal")
+        .expect("exists");
+    assert_eq!(portal_row.status, PortalStatus::Ready);
 }

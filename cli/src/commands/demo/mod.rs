@@ -139,40 +139,12 @@ async fn start_api(
 /// (the simulator approves at once) → the API's callback, which exchanges the code, seals the
 /// tokens, records the portal and queues its InitialSync.
 async fn connect_through_oauth(api_url: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let location = |response: &reqwest::Response| -> anyhow::Result<url::Url> {
-        let raw = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .with_context(|| {
-                format!(
-                    "{} did not redirect ({})",
-                    response.url(),
-                    response.status()
-                )
-            })?;
-        Ok(response.url().join(raw)?)
-    };
-    let install = http
-        .get(format!("{api_url}/oauth/hubspot/install"))
-        .send()
-        .await?;
-    let consent = http.get(location(&install)?).send().await?;
-    // HubSpot sends the browser to the app's registered redirect URI; here that is this API.
-    let redirect = location(&consent)?;
-    let mut callback: url::Url = format!("{api_url}{}", redirect.path()).parse()?;
-    callback.set_query(redirect.query());
-    let answer = http.get(callback).send().await?;
-    anyhow::ensure!(
-        answer.status() == reqwest::StatusCode::FOUND,
-        "the OAuth callback failed ({}): {}",
-        answer.status(),
-        answer.text().await.unwrap_or_default()
-    );
-    Ok(())
+    hubspot_sim::consent::click_through_install(
+        &format!("{api_url}/oauth/hubspot/install"),
+        api_url,
+    )
+    .await
+    .context("connecting the portal through OAuth")
 }
 
 async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
