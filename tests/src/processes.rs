@@ -110,6 +110,24 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and commands get no answer, as when
+    /// the network to Redis drops packets. [`RedisServer::resume`] thaws it with its data.
+    pub fn pause(&self) -> anyhow::Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    pub fn resume(&self) -> anyhow::Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args([signal, &pid]).status()?;
+        anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
+        Ok(())
+    }
+
     /// Kills the server and starts an empty one on the same port.
     pub async fn restart_empty(&mut self) -> anyhow::Result<()> {
         let _ = self.child.kill();
@@ -161,6 +179,9 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        // A paused server would not die of SIGKILL until thawed on some kernels' accounting;
+        // thaw first so nothing is left behind.
+        let _ = self.resume();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

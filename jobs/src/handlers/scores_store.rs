@@ -71,6 +71,32 @@ pub async fn active_model<C: ConnectionTrait>(
     }
 }
 
+/// The metrics key naming the TrainModel run that trained a model.
+pub const TRAINED_BY_RUN: &str = "trained_by_run";
+
+/// The portal's active model if `run_id` trained it: an attempt of that run that was killed or
+/// interrupted after storing its model, so the next attempt reuses it instead of adding a
+/// second version of the same training.
+pub async fn model_trained_by_run<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+    run_id: uuid::Uuid,
+) -> Result<Option<(i32, ContactModel)>, DbErr> {
+    let row = models::Entity::find()
+        .filter(models::Column::PortalId.eq(portal_id))
+        .filter(models::Column::Status.eq(ModelStatus::Active))
+        .order_by_desc(models::Column::Version)
+        .one(db)
+        .await?;
+    let run = run_id.to_string();
+    let Some(row) = row.filter(|r| r.metrics[TRAINED_BY_RUN].as_str() == Some(run.as_str())) else {
+        return Ok(None);
+    };
+    Ok(ContactModel::from_json(&row.artefact.to_string())
+        .ok()
+        .map(|model| (row.version, model)))
+}
+
 /// Stores `model` as the portal's new active model, retiring the previous one; returns its version.
 pub async fn store_model<C: ConnectionTrait>(
     db: &C,

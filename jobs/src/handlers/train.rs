@@ -4,10 +4,13 @@
 use chrono::Utc;
 use entity::{Lane, PortalStatus};
 use scoring::TrainConfig;
-use scoring::crm::{ContactTraining, LabeledContact, contact_dataset, train_contacts};
+use scoring::crm::{
+    ContactModel, ContactTraining, LabeledContact, contact_dataset, train_contacts,
+};
 
+use super::crm_store::PortalFacts;
 use super::crm_store::portal_facts;
-use super::scores_store::{store_model, store_scores};
+use super::scores_store::{TRAINED_BY_RUN, model_trained_by_run, store_model, store_scores};
 use super::{Deps, db_error, queue_write_backs};
 use crate::errors::JobError;
 use crate::payload::{JobPayload, TrainModel};
@@ -30,6 +33,76 @@ pub async fn train_model(
     progress.set_total(Some(facts.contacts.len() as i64));
     progress.advance(facts.contacts.len() as i64).await?;
 
+    let (version, model) = match model_trained_by_run(&deps.db, portal_id, job.run_id())
+        .await
+        .map_err(db_error)?
+    {
+        Some(stored) => {
+            deps.queue
+                .ledger()
+                .event(
+                    job.run_id(),
+                    "model_reused",
+                    &format!(
+                        "model version {} was trained by an earlier attempt of this run",
+                        stored.0
+                    ),
+                    None,
+                )
+                .await?;
+            stored
+        }
+        None => match train_and_store(&deps, &job, &facts, &mut progress).await? {
+            Some(trained) => trained,
+            None => return Ok(()),
+        },
+    };
+
+    progress
+        .phase("scoring", Some(facts.contacts.len() as i64))
+        .await?;
+    let now = Utc::now();
+    let mut to_write = Vec::new();
+    for chunk in facts.contacts.chunks(SCORE_CHUNK) {
+        let results: Vec<_> = chunk
+            .iter()
+            .map(|contact| (contact.id, model.score(&contact.facts)))
+            .collect();
+        let txn = platform::db::begin_write(&deps.db)
+            .await
+            .map_err(db_error)?;
+        to_write.extend(
+            store_scores(&txn, portal_id, version, &results, now)
+                .await
+                .map_err(db_error)?,
+        );
+        txn.commit().await.map_err(db_error)?;
+        progress.advance(chunk.len() as i64).await?;
+    }
+    deps.set_portal_status(portal_id, PortalStatus::Ready, None)
+        .await?;
+
+    queue_write_backs(
+        &deps,
+        portal_id,
+        &to_write,
+        Lane::Bulk,
+        job.run_id(),
+        &mut progress,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Trains on the portal's facts and stores the model with the run that trained it; `None` when
+/// there are too few customers to learn from (the portal is marked, nothing stored).
+async fn train_and_store(
+    deps: &Deps,
+    job: &TrainModel,
+    facts: &PortalFacts,
+    progress: &mut Progress,
+) -> Result<Option<(i32, ContactModel)>, JobError> {
+    let portal_id = job.portal_id;
     progress.phase("training", Some(1)).await?;
     let training = {
         let labeled: Vec<LabeledContact<'_>> = facts
@@ -71,7 +144,7 @@ pub async fn train_model(
                 .ledger()
                 .event(job.run_id(), "insufficient_data", &status.to_string(), None)
                 .await?;
-            return Ok(());
+            return Ok(None);
         }
         ContactTraining::Trained(model) => model,
     };
@@ -94,44 +167,18 @@ pub async fn train_model(
         object.insert("lift_top_decile".to_owned(), quality.lift_top_decile.into());
         object.insert("capture_top20".to_owned(), quality.capture_top20.into());
     }
-    let version = store_model(&deps.db, portal_id, &model, metrics)
+    if let Some(object) = metrics.as_object_mut() {
+        object.insert(TRAINED_BY_RUN.to_owned(), job.run_id().to_string().into());
+    }
+    // Retiring the old model, adding the new one and pointing the portal at it: all or nothing.
+    let txn = platform::db::begin_write(&deps.db)
         .await
         .map_err(db_error)?;
-
-    progress
-        .phase("scoring", Some(facts.contacts.len() as i64))
-        .await?;
-    let now = Utc::now();
-    let mut to_write = Vec::new();
-    for chunk in facts.contacts.chunks(SCORE_CHUNK) {
-        let results: Vec<_> = chunk
-            .iter()
-            .map(|contact| (contact.id, model.score(&contact.facts)))
-            .collect();
-        let txn = platform::db::begin_write(&deps.db)
-            .await
-            .map_err(db_error)?;
-        to_write.extend(
-            store_scores(&txn, portal_id, version, &results, now)
-                .await
-                .map_err(db_error)?,
-        );
-        txn.commit().await.map_err(db_error)?;
-        progress.advance(chunk.len() as i64).await?;
-    }
-    deps.set_portal_status(portal_id, PortalStatus::Ready, None)
-        .await?;
-
-    queue_write_backs(
-        &deps,
-        portal_id,
-        &to_write,
-        Lane::Bulk,
-        job.run_id(),
-        &mut progress,
-    )
-    .await?;
-    Ok(())
+    let version = store_model(&txn, portal_id, &model, metrics)
+        .await
+        .map_err(db_error)?;
+    txn.commit().await.map_err(db_error)?;
+    Ok(Some((version, *model)))
 }
 
 /// How well the model ranks the contacts it learned from: buyers against everyone else, on

@@ -10,11 +10,12 @@
 use std::time::{Duration, Instant};
 
 use conturs_tests::Backend;
+use conturs_tests::TestRedis;
 use conturs_tests::chaos::{
     Reference, assert_recovered, assert_recovered_except, watch_score_writes,
 };
 use conturs_tests::pipeline::{Pipeline, QueueKind};
-use conturs_tests::processes::DynoProcess;
+use conturs_tests::processes::{DynoProcess, RedisServer};
 use entity::{JobStatus, JobType, PortalStatus, job_runs, portals};
 use hubspot_sim::FaultConfig;
 use jobs::EnqueueOptions;
@@ -25,6 +26,17 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 const CONTACTS: usize = 3_000;
 const SEED: u64 = 5;
 const WORKER: &str = env!("CARGO_BIN_EXE_conturs-test-worker");
+
+/// `CONTURS_CHAOS_LONG=1` runs the long variants by hand: a 60-second 429 storm and Redis
+/// outage, and three rounds of kills; CI runs the short ones.
+fn long() -> bool {
+    std::env::var("CONTURS_CHAOS_LONG").is_ok_and(|v| v == "1")
+}
+
+/// How long storms and outages last: 60 s in the long variants, 10 s in CI.
+fn outage() -> Duration {
+    Duration::from_secs(if long() { 60 } else { 10 })
+}
 
 /// The disturbed run and its yardstick, built side by side.
 async fn start() -> (Pipeline, Reference) {
@@ -86,11 +98,13 @@ async fn chaos_kill_9_at_random_points_of_every_phase() {
     enqueue_sync(&p).await;
     let mut worker = spawn_worker(&p);
     let mut interrupted = Vec::new();
-    for phase in [
+    let rounds = if long() { 3 } else { 1 };
+    let phases = [
         JobType::InitialSync,
         JobType::TrainModel,
         JobType::WriteBack,
-    ] {
+    ];
+    for phase in phases.into_iter().cycle().take(phases.len() * rounds) {
         let running = wait_for_running(&p, phase, &worker).await;
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..400))).await;
         worker.kill9();
@@ -111,7 +125,7 @@ async fn chaos_kill_9_at_random_points_of_every_phase() {
 }
 
 /// HubSpot misbehaving throughout: 20% 5xx, 423 locks, malformed JSON and dropped connections,
-/// with 2-second latency spikes, then a 429 storm mid-run.
+/// with 2-second latency spikes, then a 429 storm mid-run (10 s; 60 s in the long variant).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chaos_hubspot_faults_and_a_429_storm() {
     let (p, reference) = start().await;
@@ -139,9 +153,7 @@ async fn chaos_hubspot_faults_and_a_429_storm() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         p.sim.set_faults(portal, faults.clone()).expect("faults");
     }
-    p.sim
-        .rate_limit_storm(portal, Duration::from_secs(10))
-        .expect("storm");
+    p.sim.rate_limit_storm(portal, outage()).expect("storm");
     assert_recovered(&p, &reference, CONTACTS, || worker.log()).await;
     let stats = p.sim.stats();
     let portal_stats = &stats.portals[&portal];
@@ -247,4 +259,48 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
         .expect("portal")
         .expect("exists");
     assert_eq!(portal_row.status, PortalStatus::Ready);
+}
+
+/// Redis stops answering mid-sync (frozen: connections hang, nothing is refused) for 10 s, 60 s
+/// in the long variant, then comes back with its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_redis_unreachable_mid_run() {
+    let redis = RedisServer::start().await.expect("redis-server");
+    let (pipeline, reference) = tokio::join!(
+        Pipeline::start_with(
+            Backend::Postgres,
+            QueueKind::Redis,
+            CONTACTS,
+            SEED,
+            Some(TestRedis::at(redis.url()))
+        ),
+        Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
+    );
+    let (p, reference) = (pipeline.expect("pipeline"), reference.expect("reference"));
+    watch_score_writes(&p);
+    enqueue_sync(&p).await;
+    let worker = spawn_worker(&p);
+    assert!(wait_for_running(&p, JobType::InitialSync, &worker).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    redis.pause().expect("pause redis");
+    tokio::time::sleep(outage()).await;
+    redis.resume().expect("resume redis");
+    assert_recovered(&p, &reference, CONTACTS, || worker.log()).await;
+}
+
+/// Heroku's SIGTERM while write-backs run: the worker exits cleanly within 25 s and the next
+/// one finishes the work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_sigterm_during_write_back() {
+    let (p, reference) = start().await;
+    enqueue_sync(&p).await;
+    let mut first = spawn_worker(&p);
+    assert!(wait_for_running(&p, JobType::WriteBack, &first).await);
+    first.terminate().expect("SIGTERM");
+    let exit = first.wait_exit(Duration::from_secs(25)).await;
+    let log = first.log();
+    let status = exit.unwrap_or_else(|| panic!("no exit within 25 s of SIGTERM; log:\n{log}"));
+    assert!(status.success(), "{status}; log:\n{log}");
+    let second = spawn_worker(&p);
+    assert_recovered(&p, &reference, CONTACTS, || second.log()).await;
 }
