@@ -17,7 +17,8 @@ use hubspot_sim::{SimConfig, Simulator};
 use jobs::handlers::{Deps, register_all};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-const CONTACTS: usize = 1_000;
+/// Large enough for the default ~3% of companies to give well over 10 closed-won ones.
+const CONTACTS: usize = 2_000;
 const PATIENCE: Duration = Duration::from_secs(120);
 const EMAIL: &str = "journey@example.com";
 const PASSWORD: &str = "correct horse battery";
