@@ -229,11 +229,41 @@ pub async fn page(
     Ok(Html(
         layout::page(
             &format!("Troubleshooting · HubSpot account {}", portal.id),
-            Nav::Scores,
+            Nav::Troubleshooting,
             &session,
             body,
         )
         .into_string(),
+    ))
+}
+
+/// `GET /app/lookup`: the lookup form of each connected HubSpot account (the navigation's
+/// Troubleshooting entry).
+pub async fn index(
+    State(state): State<AppState>,
+    session: AccountSession,
+) -> Result<Html<String>, PageError> {
+    let owned = portals::Entity::find()
+        .filter(portals::Column::AccountId.eq(session.account.id))
+        .order_by_asc(portals::Column::Id)
+        .all(&state.db)
+        .await?;
+    let body = html! {
+        p { "Look up a contact to see its score and explanation, or exactly why it has none, and when it was last scored and written to HubSpot." }
+        @if owned.is_empty() {
+            section.panel {
+                p { "No HubSpot account is connected yet. " a href="/app/integrations" { "Connect HubSpot" } " first." }
+            }
+        }
+        @for portal in &owned {
+            section.panel {
+                h2 { "HubSpot account " (portal.id) }
+                (lookup_form(portal.id, ""))
+            }
+        }
+    };
+    Ok(Html(
+        layout::page("Troubleshooting", Nav::Troubleshooting, &session, body).into_string(),
     ))
 }
 
@@ -271,10 +301,12 @@ fn report(
                     dt { "Company" } dd { (c.company_id.map(|id| format!("HubSpot company {id}")).unwrap_or_else(|| "none associated".into())) }
                     @if let Some(s) = score {
                         @if let (Some(value), Some(grade)) = (s.score, &s.grade) {
-                            dt { "Score" } dd.num { (value) }
+                            dt { "Score" } dd data-field="score" { (value) }
                             dt { "Grade" } dd { span class=(format!("grade g-{}", grade.to_lowercase())) { (grade) } }
                             dt { "Explanation" } dd { (s.explanation.as_deref().unwrap_or("–")) }
-                            @if let Some(text) = factors { dt { "Top factors" } dd { pre.error-text { (text) } } }
+                            @if let Some(text) = factors {
+                                dt { "Top factors" } dd { ul.factors { @for line in text.lines() { li { (line) } } } }
+                            }
                         }
                         dt { "Last scored" } dd { (format::timestamp(s.scored_at)) @if let Some(v) = s.model_version { " (model v" (v) ")" } }
                         dt { "Last written to HubSpot" } dd {

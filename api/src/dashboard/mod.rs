@@ -86,6 +86,7 @@ fn table() -> Vec<(RouteInfo, MethodRouter<AppState>)> {
         route("/app/portals", GET, get(scores::list)),
         route("/app/portals/{id}", GET, get(scores::page)),
         route("/app/portals/{id}/lookup", GET, get(lookup::page)),
+        route("/app/lookup", GET, get(lookup::index)),
         (
             RouteInfo {
                 path: "/app/jobs/{id}/stream",

@@ -172,10 +172,11 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
         .await
         .expect("mark");
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    let (first, max) = loop {
+    let first = loop {
         let (value, max) = bar(&browser).await;
-        if value > 0.0 {
-            break (value, max);
+        // Mid-phase, so the screenshot shows a bar on its way.
+        if value > 0.15 * max && value < 0.85 * max {
+            break value;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -198,7 +199,6 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(moved <= max || max == 0.0);
     assert_eq!(
         js(&browser, "return window.__stillTheSamePage === true;").await,
         serde_json::Value::Bool(true),

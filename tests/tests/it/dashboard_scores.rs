@@ -252,7 +252,7 @@ async fn scores_overview_and_lookup(backend: Backend) {
     assert_eq!(status, 200);
     assert!(found.contains("data-standing=\"written\""), "{found}");
     assert!(found.contains(&format!(
-        "<dd class=\"num\">{}</dd>",
+        "<dd data-field=\"score\">{}</dd>",
         written.score.expect("score")
     )));
     assert!(found.contains(written.explanation.as_deref().expect("explanation")));
@@ -337,6 +337,7 @@ const ACCOUNT_ROUTES: &[&str] = &[
     "/app/integrations",
     "/app/integrations/connect",
     "/app/portals",
+    "/app/lookup",
 ];
 
 async fn send(app: &TestApp, who: &Customer, method: &Method, path: &str) -> (u16, String) {
