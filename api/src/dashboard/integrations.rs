@@ -54,6 +54,18 @@ pub(crate) async fn owned_portal(
         .ok_or_else(PageError::not_found)
 }
 
+/// Every HubSpot account the signed-in account owns (disconnected ones included), oldest first.
+pub(super) async fn owned_portals(
+    state: &AppState,
+    session: &AccountSession,
+) -> Result<Vec<portals::Model>, PageError> {
+    Ok(portals::Entity::find()
+        .filter(portals::Column::AccountId.eq(session.account.id))
+        .order_by_asc(portals::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
 /// The sync work in flight for a portal: its newest unfinished InitialSync, TrainModel or
 /// NightlyResync run.
 async fn active_sync(
@@ -148,11 +160,7 @@ pub async fn page(
     Query(query): Query<PageQuery>,
 ) -> Result<Html<String>, PageError> {
     let now = state.config.clock.now();
-    let owned = portals::Entity::find()
-        .filter(portals::Column::AccountId.eq(session.account.id))
-        .order_by_asc(portals::Column::Id)
-        .all(&state.db)
-        .await?;
+    let owned = owned_portals(&state, &session).await?;
     let mut cards = Vec::with_capacity(owned.len());
     for portal in &owned {
         let (run, checks) = if portal.status == PortalStatus::Disconnected {

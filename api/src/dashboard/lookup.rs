@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
 use super::error::PageError;
-use super::integrations::owned_portal;
+use super::integrations::{owned_portal, owned_portals};
 use super::layout::{self, Nav};
 use super::scores::{contact_name, lookup_form};
 use super::session::AccountSession;
@@ -243,11 +243,7 @@ pub async fn index(
     State(state): State<AppState>,
     session: AccountSession,
 ) -> Result<Html<String>, PageError> {
-    let owned = portals::Entity::find()
-        .filter(portals::Column::AccountId.eq(session.account.id))
-        .order_by_asc(portals::Column::Id)
-        .all(&state.db)
-        .await?;
+    let owned = owned_portals(&state, &session).await?;
     let body = html! {
         p { "Look up a contact to see its score and explanation, or exactly why it has none, and when it was last scored and written to HubSpot." }
         @if owned.is_empty() {

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, State};
 use axum::response::Html;
-use entity::{ModelStatus, contacts, models, portals, scores};
+use entity::{ModelStatus, contacts, models, scores};
 use maud::{Markup, html};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::checks;
 use super::error::PageError;
-use super::integrations::{owned_portal, presented};
+use super::integrations::{owned_portal, owned_portals, presented};
 use super::layout::{self, Nav};
 use super::session::AccountSession;
 use crate::AppState;
@@ -154,24 +154,9 @@ async fn active_model(
 }
 
 async fn distribution(state: &AppState, portal_id: i64) -> Result<Distribution, PageError> {
-    let per_score: Vec<(Option<i16>, i64)> = scores::Entity::find()
-        .select_only()
-        .column(scores::Column::Score)
-        .column_as(scores::Column::ContactId.count(), "n")
-        .filter(scores::Column::PortalId.eq(portal_id))
-        .group_by(scores::Column::Score)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let per_grade: Vec<(Option<String>, i64)> = scores::Entity::find()
-        .select_only()
-        .column(scores::Column::Grade)
-        .column_as(scores::Column::ContactId.count(), "n")
-        .filter(scores::Column::PortalId.eq(portal_id))
-        .group_by(scores::Column::Grade)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
+    use crate::portal_routes::score_counts_by;
+    let per_score = score_counts_by(&state.db, portal_id, scores::Column::Score).await?;
+    let per_grade = score_counts_by(&state.db, portal_id, scores::Column::Grade).await?;
     Ok(Distribution::of(&per_score, &per_grade))
 }
 
@@ -226,11 +211,7 @@ pub async fn list(
     State(state): State<AppState>,
     session: AccountSession,
 ) -> Result<Html<String>, PageError> {
-    let owned = portals::Entity::find()
-        .filter(portals::Column::AccountId.eq(session.account.id))
-        .order_by_asc(portals::Column::Id)
-        .all(&state.db)
-        .await?;
+    let owned = owned_portals(&state, &session).await?;
     let body = html! {
         @if owned.is_empty() {
             section.panel {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use apalis::prelude::Monitor;
 use conturs_tests::app::{CLIENT_ID, CLIENT_SECRET, REDIRECT_URI};
-use conturs_tests::browser::Browser;
+use conturs_tests::browser::{Browser, artefacts_dir};
 use conturs_tests::{AppOptions, Backend, TestApp, spawn_app_with};
 use entity::{PortalStatus, contacts, job_runs, portals, scores};
 use fantoccini::Locator;
@@ -22,13 +22,6 @@ const CONTACTS: usize = 2_000;
 const PATIENCE: Duration = Duration::from_secs(120);
 const EMAIL: &str = "journey@example.com";
 const PASSWORD: &str = "correct horse battery";
-
-fn screenshots_dir() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("dashboard-screenshots")
-}
 
 async fn js(browser: &Browser, script: &str) -> serde_json::Value {
     browser.eval(script).await.expect("script")
@@ -136,7 +129,9 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
     });
     // `localhost` (not 127.0.0.1) so Chromium treats the origin as secure for the Secure cookie.
     let base = app.address.replace("127.0.0.1", "localhost");
-    let browser = Browser::start(screenshots_dir()).await.expect("browser");
+    let browser = Browser::start(artefacts_dir("dashboard-screenshots"))
+        .await
+        .expect("browser");
     let client = &browser.client;
 
     // Sign up; the dashboard opens on Integrations, with what Conturs needs.
