@@ -313,6 +313,105 @@ async fn scores_at_a_glance_and_troubleshooting_postgres() {
     scores_overview_and_lookup(Backend::Postgres).await;
 }
 
+#[tokio::test]
+async fn a_portal_without_enough_closed_won_deals_says_what_to_do() {
+    // 600 contacts with this seed give fewer than 10 closed-won companies.
+    let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
+    config.contacts = 600;
+    config.seed = 31;
+    let sim = Simulator::start(config).await.expect("simulator");
+    let app = spawn_app_with(AppOptions::new(Backend::Sqlite).hubspot(sim.base_url())).await;
+    let portal_id = sim.portal_id() as i64;
+    let ana = sign_up(&app, "few@example.com").await;
+    let query = consent(&app, &ana).await;
+    assert_eq!(callback(&app, &ana.cookie, &query).await.status(), 302);
+    let workers = start_workers(&app);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let portal = loop {
+        let portal = portals::Entity::find_by_id(portal_id)
+            .one(&app.db.conn)
+            .await
+            .expect("read")
+            .expect("row");
+        if portal.status == PortalStatus::InsufficientData {
+            break portal;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            portal.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reason = portal.status_reason.clone().expect("the training's reason");
+    assert!(reason.contains("not enough closed-won data"), "{reason}");
+
+    let (_, page) = app
+        .cookie_get(&ana.cookie, &format!("/app/portals/{portal_id}"))
+        .await;
+    let won = between(&page, "closed-won deals, from", "</li>").expect("closed-won check");
+    assert!(won.contains(&format!("Training said: {reason}")), "{won}");
+    assert!(
+        won.contains("What to do:") && won.contains("Closed won"),
+        "{won}"
+    );
+    assert_eq!(
+        count(&page, "data-check=\"not-met\""),
+        1,
+        "only the closed-won check fails"
+    );
+    assert!(page.contains("No scores yet"));
+    let (_, integrations) = app.cookie_get(&ana.cookie, "/app/integrations").await;
+    assert!(integrations.contains("Ready — not enough data"));
+    assert!(
+        integrations.contains("<details class=\"checks\" open"),
+        "failing checks open"
+    );
+
+    // A contact of this portal: no score, because the portal has no model.
+    let someone = contacts::Entity::find()
+        .filter(contacts::Column::PortalId.eq(portal_id))
+        .one(&app.db.conn)
+        .await
+        .expect("read")
+        .expect("a contact");
+    let (_, why) = app
+        .cookie_get(
+            &ana.cookie,
+            &format!("/app/portals/{portal_id}/lookup?q={}", someone.id),
+        )
+        .await;
+    assert!(why.contains("data-standing=\"portal-not-ready\""), "{why}");
+    assert!(why.contains("not enough closed-won deals"));
+
+    // A permission taken away: the scope check fails and says to reconnect.
+    let fewer: Vec<&str> = hubspot::oauth::install::REQUIRED_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != "crm.objects.deals.read")
+        .collect();
+    portals::Entity::update_many()
+        .col_expr(
+            portals::Column::Scopes,
+            Expr::value(serde_json::json!(fewer)),
+        )
+        .filter(portals::Column::Id.eq(portal_id))
+        .exec(&app.db.conn)
+        .await
+        .expect("fewer scopes");
+    let (_, page) = app
+        .cookie_get(&ana.cookie, &format!("/app/portals/{portal_id}"))
+        .await;
+    let scopes = between(&page, "Every permission Conturs needs", "</li>").expect("scope check");
+    assert!(
+        scopes.contains("HubSpot did not grant: crm.objects.deals.read."),
+        "{scopes}"
+    );
+    assert!(scopes.contains("Reconnect"));
+    assert_eq!(count(&page, "data-check=\"not-met\""), 2);
+    workers.abort();
+}
+
 /// What a route's `{…}` parameters become for the owner's objects.
 fn concrete(path: &str, portal_id: i64, run: &str) -> String {
     path.replace("{file}", "board.css").replace(
