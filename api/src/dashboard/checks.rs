@@ -19,7 +19,9 @@ pub fn minimum() -> i64 {
 /// Where one requirement stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
+    /// Nothing to do.
     Met,
+    /// The customer must act (the check says how).
     NotMet,
     /// Not known until the first sync has finished.
     Pending,
@@ -29,8 +31,11 @@ pub enum Standing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     pub standing: Standing,
+    /// The requirement, as a headline.
     pub title: String,
+    /// What Conturs found in the customer's data.
     pub found: String,
+    /// What to do when it is not met.
     pub fix: Option<String>,
 }
 
@@ -39,8 +44,11 @@ pub struct Check {
 pub struct PortalFacts {
     /// Whether a full sync has finished (before that, counts are partial).
     pub synced: bool,
+    /// Synced contacts not deleted in HubSpot.
     pub contacts: i64,
+    /// Of those, the ones whose company has an industry, size, revenue or country.
     pub contacts_with_company_data: i64,
+    /// Deals HubSpot marks closed-won (not deleted).
     pub closed_won_deals: i64,
     /// Required scopes HubSpot did not grant.
     pub missing_scopes: Vec<String>,

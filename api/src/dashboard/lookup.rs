@@ -168,6 +168,7 @@ fn unscorable_words(reason: &str) -> String {
     }
 }
 
+/// The lookup's query string: `q`, an email or a HubSpot contact id.
 #[derive(Debug, Default, Deserialize)]
 pub struct LookupQuery {
     #[serde(default)]

@@ -35,7 +35,9 @@ pub const HOME: &str = "/app/integrations";
 /// a new route cannot be left out of it.
 #[derive(Debug, Clone)]
 pub struct RouteInfo {
+    /// The path template as axum matches it (`{id}` for a parameter).
     pub path: &'static str,
+    /// The methods it answers; any other gets 405.
     pub methods: &'static [Method],
     /// Long-lived (Server-Sent Events): outside the request timeout.
     pub streaming: bool,

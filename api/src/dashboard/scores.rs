@@ -27,8 +27,11 @@ const LEARNED_PER_SIDE: usize = 5;
 /// How warm a lead is, from its 0–100 score (DESIGN §1: hot > 80, warm 50–80, cold < 50).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Temperature {
+    /// Above 80: call now.
     Hot,
+    /// 50–80: worth nurturing.
     Warm,
+    /// Below 50.
     Cold,
 }
 
@@ -54,6 +57,7 @@ impl Temperature {
 /// Counts of scored contacts per temperature and per grade, and of unscored ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Distribution {
+    /// Scored contacts per temperature.
     pub hot: i64,
     pub warm: i64,
     pub cold: i64,

@@ -12,7 +12,9 @@ use crate::error::ApiError;
 
 /// An error a handler of site `S` returns; shown as a page with its status.
 pub struct ErrorPage<S> {
+    /// The HTTP status the page is sent with.
     pub status: StatusCode,
+    /// The sentence shown, written for the person reading the page.
     pub message: String,
     site: PhantomData<S>,
 }
