@@ -24,6 +24,7 @@ pub mod openapi;
 mod portal_routes;
 mod score_routes;
 mod state;
+mod web;
 pub mod webhooks;
 
 use std::net::SocketAddr;

@@ -148,11 +148,9 @@ async fn callback(
             portal_id,
             account: Some(_),
         }) => {
-            let done: String = url::form_urlencoded::byte_serialize(
-                format!("HubSpot account {portal_id} is connected; the first sync has started.")
-                    .as_bytes(),
-            )
-            .collect();
+            let done = crate::web::shell::done_query(&format!(
+                "HubSpot account {portal_id} is connected; the first sync has started."
+            ));
             (
                 StatusCode::FOUND,
                 [(
@@ -280,8 +278,21 @@ async fn connect(
             "HubSpot returned an account id Conturs cannot store.",
         )
     })?;
-    if let Some(account) = account {
-        check_owner(state, portal_id, account).await?;
+    if let Some(account) = account
+        && let Err(refused) = check_owner(state, portal_id, account).await
+    {
+        // The refused install still got tokens from HubSpot: give them back, so nothing is
+        // left holding access Conturs will never use.
+        if let Err(error) = state
+            .hubspot
+            .tokens()
+            .api()
+            .revoke(&tokens.refresh_token)
+            .await
+        {
+            tracing::warn!(portal_id, %error, "could not revoke the refused install's token");
+        }
+        return Err(refused);
     }
     // The domain is shown to the customer; a failed lookup only leaves it blank.
     let hub_domain = match state

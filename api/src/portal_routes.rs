@@ -186,18 +186,31 @@ async fn show(
     Ok(Json(portal_detail(&state, id).await?))
 }
 
+/// A portal's score rows counted per value of `column` (a grade, a score…), one GROUP BY.
+pub(crate) async fn score_counts_by<T>(
+    db: &sea_orm::DatabaseConnection,
+    portal_id: i64,
+    column: scores::Column,
+) -> Result<Vec<(Option<T>, i64)>, sea_orm::DbErr>
+where
+    (Option<T>, i64): sea_orm::TryGetableMany,
+{
+    scores::Entity::find()
+        .select_only()
+        .column(column)
+        .column_as(scores::Column::ContactId.count(), "n")
+        .filter(scores::Column::PortalId.eq(portal_id))
+        .group_by(column)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// The portal page's facts (the API's portal detail and the board's portal view).
 pub(crate) async fn portal_detail(state: &AppState, id: i64) -> Result<PortalDetail, ApiError> {
     let portal = find(state, id).await?;
-    let counts: Vec<(Option<String>, i64)> = scores::Entity::find()
-        .select_only()
-        .column(scores::Column::Grade)
-        .column_as(scores::Column::ContactId.count(), "n")
-        .filter(scores::Column::PortalId.eq(id))
-        .group_by(scores::Column::Grade)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
+    let counts: Vec<(Option<String>, i64)> =
+        score_counts_by(&state.db, id, scores::Column::Grade).await?;
     let grades = counts
         .into_iter()
         .map(|(grade, n)| (grade.unwrap_or_else(|| "unscored".to_owned()), n))

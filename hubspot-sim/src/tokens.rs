@@ -249,6 +249,15 @@ impl TokenStore {
         self.refresh.get(token).filter(|t| !t.revoked)
     }
 
+    /// Refresh tokens of `portal_id` that still work (tests check that a refused install
+    /// left none behind).
+    pub fn live_refresh_tokens(&self, portal_id: u64) -> usize {
+        self.refresh
+            .values()
+            .filter(|t| !t.revoked && t.grant.portal_id == portal_id)
+            .count()
+    }
+
     /// Deletes a refresh token (access tokens made from it keep working, as on HubSpot).
     pub fn revoke_refresh(&mut self, token: &str) -> bool {
         match self.refresh.get_mut(token) {

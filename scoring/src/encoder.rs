@@ -15,7 +15,7 @@ use crate::title::{Department, Seniority};
 
 /// Standardised continuous values are clipped to this many standard deviations so one absurd
 /// CRM entry cannot dominate a score.
-const CONTINUOUS_CLIP: f64 = 5.0;
+pub(crate) const CONTINUOUS_CLIP: f64 = 5.0;
 
 /// How one field was encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ pub struct OrdinalTerm {
 
 impl OrdinalTerm {
     /// Standardised level of a key; 0 (the mean) for keys without a level and for missing.
-    fn level(&self, key: &str) -> f64 {
+    pub(crate) fn level(&self, key: &str) -> f64 {
         self.levels
             .binary_search_by(|(candidate, _)| candidate.as_str().cmp(key))
             .map_or(0.0, |index| self.levels[index].1)

@@ -4,6 +4,7 @@
 //! - [`crm`]: HubSpot-shaped facts (contacts, companies, deals) → labelled datasets and a
 //!   [`crm::ContactModel`] that scores one contact in microseconds.
 //! - [`dataset`] / [`train`] / [`model`]: the generic tabular engine also used by `conturs eval`.
+//! - [`learned`]: a model's strongest reasons for and against across a whole portal.
 //! - [`evaluate`]: cross-validated AUC, lift, capture, grade monotonicity, time holdout.
 
 pub mod calibration;
@@ -12,6 +13,7 @@ pub mod dataset;
 pub mod encoder;
 pub mod evaluate;
 pub mod explain;
+pub mod learned;
 pub mod linear;
 pub mod metrics;
 pub mod model;
@@ -22,5 +24,6 @@ pub mod train;
 pub use calibration::{Calibration, Grade, GradeThresholds};
 pub use dataset::{Dataset, FieldSpec, FieldValue, Label, RowMeta};
 pub use explain::{Explanation, Factor};
+pub use learned::Learned;
 pub use model::{ArtefactError, ModelKind, SCHEMA_VERSION, Score, TabularModel};
 pub use train::{NotEnoughData, TrainConfig, TrainError, TrainOutcome, train};

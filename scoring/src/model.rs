@@ -176,27 +176,33 @@ impl TabularModel {
                     - self.baselines[index];
                 // A missing value is not a trait of the contact; it never headlines a reason.
                 let missing = column == field.first_column + field.width() - 1;
-                let insight = &self.insights[column];
-                // Quote shares only when they back the sign of the points by a clear margin.
-                let backed = if contribution > 0.0 {
-                    insight.won_share >= 1.1 * insight.contact_share
-                } else {
-                    insight.won_share <= 0.9 * insight.contact_share
-                };
-                let quotable = backed
-                    && (insight.won_groups >= MIN_CUSTOMERS_FOR_SHARE
-                        || (insight.won_groups == 0 && insight.contact_share >= 0.01));
-                (!missing).then(|| Factor {
-                    field: field.spec.name.clone(),
-                    text: field.column_labels[column - field.first_column].clone(),
-                    points: points_of_logit(contribution),
-                    won_share: quotable.then_some(insight.won_share),
-                    contact_share: quotable.then_some(insight.contact_share),
-                })
+                (!missing).then(|| self.factor(field, column, contribution))
             })
             .collect();
         let grade = self.score_encoded(columns, values).grade;
         Explanation::from_factors(factors, grade)
+    }
+
+    /// The factor one-hot `column` of `field` stands for, with `contribution` (logit relative
+    /// to the average contact) in points and the shares quoted when they back its sign.
+    pub(crate) fn factor(&self, field: &EncodedField, column: usize, contribution: f64) -> Factor {
+        let insight = &self.insights[column];
+        // Quote shares only when they back the sign of the points by a clear margin.
+        let backed = if contribution > 0.0 {
+            insight.won_share >= 1.1 * insight.contact_share
+        } else {
+            insight.won_share <= 0.9 * insight.contact_share
+        };
+        let quotable = backed
+            && (insight.won_groups >= MIN_CUSTOMERS_FOR_SHARE
+                || (insight.won_groups == 0 && insight.contact_share >= 0.01));
+        Factor {
+            field: field.spec.name.clone(),
+            text: field.column_labels[column - field.first_column].clone(),
+            points: points_of_logit(contribution),
+            won_share: quotable.then_some(insight.won_share),
+            contact_share: quotable.then_some(insight.contact_share),
+        }
     }
 
     /// Serialises the artefact (JSON, so it can be inspected and diffed).

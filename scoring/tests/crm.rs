@@ -201,3 +201,61 @@ fn portal_evaluation_cross_validates_and_holds_out_later_wins() {
     );
     assert!(holdout.auc > 0.55, "holdout auc {}", holdout.auc);
 }
+
+#[test]
+fn what_the_model_learned_is_what_contacts_are_told() {
+    let fixture = support::fixture(14, 3_000, Some(60));
+    let (_, model) = trained(&fixture);
+    let learned = model.model().learned(5);
+    assert!(!learned.positives.is_empty(), "an ICP raises some values");
+    assert!(!learned.negatives.is_empty(), "and lowers others");
+    assert!(learned.positives.len() <= 5 && learned.negatives.len() <= 5);
+    assert!(
+        learned
+            .positives
+            .windows(2)
+            .all(|w| w[0].points >= w[1].points)
+    );
+    assert!(
+        learned
+            .negatives
+            .windows(2)
+            .all(|w| w[0].points <= w[1].points)
+    );
+    assert!(learned.positives.iter().all(|f| f.points >= 2));
+    assert!(learned.negatives.iter().all(|f| f.points <= -2));
+    let numeric: Vec<String> = model
+        .model()
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.kind, scoring::encoder::EncodedKind::Numeric { .. }))
+        .map(|f| f.spec.name.clone())
+        .collect();
+    // A categorical value's points are exactly those each contact with it is shown.
+    let mut checked = 0;
+    for facts in &fixture.facts {
+        let ContactScore::Scored(scored) = model.score(facts) else {
+            continue;
+        };
+        let told = scored
+            .explanation
+            .positives
+            .iter()
+            .chain(&scored.explanation.negatives);
+        for factor in told.filter(|f| !numeric.contains(&f.field)) {
+            let same = learned
+                .positives
+                .iter()
+                .chain(&learned.negatives)
+                .find(|l| l.field == factor.field && l.text == factor.text);
+            if let Some(same) = same {
+                assert_eq!(same.points, factor.points, "{}", factor.text);
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 100,
+        "learned values are common: {checked} checked"
+    );
+}

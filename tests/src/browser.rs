@@ -13,6 +13,15 @@ use fantoccini::{Client, ClientBuilder, Locator};
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// `$CARGO_TARGET_DIR/<folder>` (or the workspace's `target/<folder>`): where a browser test
+/// saves its screenshots, so every run leaves them beside the build.
+pub fn artefacts_dir(folder: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join(folder)
+}
+
 /// A headless Chromium session; the driver process is killed when this is dropped.
 pub struct Browser {
     pub client: Client,

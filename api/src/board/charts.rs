@@ -77,17 +77,31 @@ fn fmt(value: f64) -> String {
 
 /// Horizontal bars of contacts per grade (A–F, then unscored), with counts and shares.
 pub fn grades(counts: &[(String, i64)]) -> Markup {
-    let total: i64 = counts.iter().map(|(_, n)| *n).sum();
-    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let rows: Vec<(Markup, i64)> = counts
+        .iter()
+        .map(|(grade, n)| {
+            let label =
+                html! { span class=(format!("grade g-{}", grade.to_lowercase())) { (grade) } };
+            (label, *n)
+        })
+        .collect();
+    share_table("Contacts per grade", "Grade", &rows)
+}
+
+/// Horizontal bars of contacts per group (a grade, a temperature…), each with its count and
+/// its share of all the rows' contacts.
+pub fn share_table(caption: &str, header: &str, rows: &[(Markup, i64)]) -> Markup {
+    let total: i64 = rows.iter().map(|(_, n)| *n).sum();
+    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     html! {
         table.grades {
-            caption.sr-only { "Contacts per grade" }
-            thead { tr { th scope="col" { "Grade" } th scope="col" { "Contacts" } th scope="col" { "Share" } } }
+            caption.sr-only { (caption) }
+            thead { tr { th scope="col" { (header) } th scope="col" { "Contacts" } th scope="col" { "Share" } } }
             tbody {
-                @for (grade, n) in counts {
+                @for (label, n) in rows {
                     @let share = if total > 0 { *n as f64 / total as f64 * 100.0 } else { 0.0 };
                     tr {
-                        th scope="row" { span class=(format!("grade g-{}", grade.to_lowercase())) { (grade) } }
+                        th scope="row" { (label) }
                         td.bar-cell {
                             span.bar style=(format!("width:{:.1}%", *n as f64 / max as f64 * 80.0)) {}
                             span.num { (super::format::count(*n)) }

@@ -1,9 +1,10 @@
 //! The page shell every board page shares: head, navigation, sign-out, and the CSRF-carrying
 //! action forms.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 use super::session::Session;
+use crate::web::{Site, shell};
 
 /// Which navigation entry a page belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -14,79 +15,46 @@ pub enum Nav {
     Accounts,
 }
 
-fn head(title: &str) -> Markup {
-    html! {
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="color-scheme" content="light dark";
-            title { (title) " · Conturs board" }
-            link rel="stylesheet" href="/board/assets/board.css";
-            script src="/board/assets/board.js" defer {}
-        }
+/// The board as a [`Site`]: its assets, brand and error links.
+pub struct Board;
+
+impl Site for Board {
+    const TITLE_SUFFIX: &'static str = " · Conturs board";
+    const ASSETS: &'static str = "/board/assets";
+    const HOME: &'static str = "/board";
+    const BRAND_SUFFIX: Option<&'static str> = Some(" board");
+    const NOT_FOUND: &'static str = "There is no such page on the board.";
+    const LOG_LABEL: &'static str = "board";
+    fn error_links() -> Markup {
+        super::error::links()
     }
 }
 
 /// A signed-in page.
 pub fn page(title: &str, nav: Nav, session: &Session, body: Markup) -> Markup {
-    let item = |target: Nav, href: &str, label: &str| {
-        html! {
-            li {
-                @if target == nav {
-                    a href=(href) aria-current="page" { (label) }
-                } @else {
-                    a href=(href) { (label) }
-                }
-            }
+    let items = html! {
+        (shell::nav_item(nav == Nav::Overview, "/board", "Overview"))
+        (shell::nav_item(nav == Nav::Jobs, "/board/jobs", "Jobs"))
+        (shell::nav_item(nav == Nav::Portals, "/board/portals", "Portals"))
+        (shell::nav_item(nav == Nav::Accounts, "/board/accounts", "Accounts"))
+    };
+    let aside = html! {
+        form.signout method="post" action="/board/logout" {
+            (csrf_field(session))
+            button.link type="submit" { "Sign out" }
         }
     };
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title))
-            body {
-                a.skip href="#main" { "Skip to content" }
-                header.top {
-                    a.brand href="/board" { "Conturs" span.muted { " board" } }
-                    nav aria-label="Board" {
-                        ul {
-                            (item(Nav::Overview, "/board", "Overview"))
-                            (item(Nav::Jobs, "/board/jobs", "Jobs"))
-                            (item(Nav::Portals, "/board/portals", "Portals"))
-                            (item(Nav::Accounts, "/board/accounts", "Accounts"))
-                        }
-                    }
-                    form.signout method="post" action="/board/logout" {
-                        (csrf_field(session))
-                        button.link type="submit" { "Sign out" }
-                    }
-                }
-                main #main {
-                    h1 { (title) }
-                    (body)
-                }
-            }
-        }
-    }
+    shell::page::<Board>(title, "Board", items, aside, body)
 }
 
 /// A page without navigation (sign-in, errors).
 pub fn bare(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title))
-            body {
-                header.top { a.brand href="/board" { "Conturs" span.muted { " board" } } }
-                main #main { (body) }
-            }
-        }
-    }
+    shell::bare::<Board>(title, body)
 }
 
 /// The hidden field every action form carries.
 pub fn csrf_field(session: &Session) -> Markup {
-    html! { input type="hidden" name="csrf" value=(session.csrf); }
+    shell::csrf_field(&session.csrf)
 }
 
 /// A one-button POST form that asks for confirmation first (`data-confirm`, board.js).
@@ -109,19 +77,7 @@ pub fn action_button(
     }
 }
 
-/// A status badge.
-pub fn badge(text: &str, tone: &str) -> Markup {
-    html! { span class=(format!("badge {tone}")) { (text) } }
-}
-
-/// A flash message passed back through the query string after an action (`?done=…`).
-pub fn flash(message: Option<&str>, tone: &str) -> Markup {
-    html! {
-        @if let Some(message) = message {
-            p class=(format!("flash {tone}")) role="status" { (message) }
-        }
-    }
-}
+pub use crate::web::shell::{badge, flash};
 
 /// Pretty JSON for a `<pre>`, escaped by maud like any other text.
 pub fn json_block(value: &serde_json::Value) -> Markup {

@@ -10,7 +10,7 @@
 
 mod accounts;
 pub(crate) mod assets;
-mod charts;
+pub(crate) mod charts;
 mod error;
 pub(crate) mod format;
 mod job_detail;

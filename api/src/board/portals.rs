@@ -271,7 +271,7 @@ pub async fn action(
             )
             .await?;
             tracing::info!(portal = id, "portal disconnected from the board");
-            let done = url::form_urlencoded::byte_serialize(b"Disconnected.").collect::<String>();
+            let done = crate::web::shell::done_query("Disconnected.");
             return Ok(Redirect::to(&format!("/board/portals/{id}?done={done}")).into_response());
         }
         other => {

@@ -141,10 +141,12 @@ pub async fn sign_up(
 ) -> Result<accounts::Model, AccountError> {
     let email = normalize_email(email)?;
     check_new_password(password)?;
+    // Hash before looking the email up, so a taken email costs as long as a new one and the
+    // answer's timing does not tell them apart.
+    let hash = hash_password(password.to_owned()).await?;
     if find_by_email(state, &email).await?.is_some() {
         return Err(AccountError::EmailTaken);
     }
-    let hash = hash_password(password.to_owned()).await?;
     let now = state.config.clock.now();
     let inserted = accounts::ActiveModel {
         email: Set(email),

@@ -20,6 +20,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::checks;
 use super::error::PageError;
 use super::layout::{self, Nav};
 use super::session::AccountSession;
@@ -51,6 +52,18 @@ pub(crate) async fn owned_portal(
         .one(&state.db)
         .await?
         .ok_or_else(PageError::not_found)
+}
+
+/// Every HubSpot account the signed-in account owns (disconnected ones included), oldest first.
+pub(super) async fn owned_portals(
+    state: &AppState,
+    session: &AccountSession,
+) -> Result<Vec<portals::Model>, PageError> {
+    Ok(portals::Entity::find()
+        .filter(portals::Column::AccountId.eq(session.account.id))
+        .order_by_asc(portals::Column::Id)
+        .all(&state.db)
+        .await?)
 }
 
 /// The sync work in flight for a portal: its newest unfinished InitialSync, TrainModel or
@@ -87,7 +100,10 @@ pub fn next_nightly(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// How a connection is shown: a label, a badge tone and a sentence.
-fn presented(portal: &portals::Model, syncing: bool) -> (&'static str, &'static str, String) {
+pub(super) fn presented(
+    portal: &portals::Model,
+    syncing: bool,
+) -> (&'static str, &'static str, String) {
     let reason = portal.status_reason.clone();
     match portal.status {
         PortalStatus::Disconnected => (
@@ -144,32 +160,34 @@ pub async fn page(
     Query(query): Query<PageQuery>,
 ) -> Result<Html<String>, PageError> {
     let now = state.config.clock.now();
-    let owned = portals::Entity::find()
-        .filter(portals::Column::AccountId.eq(session.account.id))
-        .order_by_asc(portals::Column::Id)
-        .all(&state.db)
-        .await?;
+    let owned = owned_portals(&state, &session).await?;
     let mut cards = Vec::with_capacity(owned.len());
     for portal in &owned {
-        let run = if portal.status == PortalStatus::Disconnected {
-            None
+        let (run, checks) = if portal.status == PortalStatus::Disconnected {
+            (None, Vec::new())
         } else {
-            active_sync(&state, portal.id).await?
+            let facts = checks::portal_facts(&state.db, portal).await?;
+            (
+                active_sync(&state, portal.id).await?,
+                checks::evaluate(&facts),
+            )
         };
-        cards.push(card(&session, portal, run.as_ref(), now));
+        cards.push(card(&session, portal, run.as_ref(), &checks, now));
     }
+    let connected = owned.iter().any(|p| p.status != PortalStatus::Disconnected);
     let body = html! {
         @if let Some(done) = &query.done { p.flash.good role="status" { (done) } }
         section.panel aria-labelledby="hubspot-h" {
             h2 #hubspot-h { "HubSpot" }
             p { "Conturs reads your HubSpot contacts, companies and deals, learns what your closed-won customers have in common, and writes a 0–100 score, a grade and an explanation onto every contact." }
-            @if owned.iter().all(|p| p.status == PortalStatus::Disconnected) {
+            @if !connected {
                 (connect_button(&session, "Connect HubSpot", "primary"))
             } @else {
                 (connect_button(&session, "Connect another HubSpot account", ""))
             }
         }
         @for card in &cards { (card) }
+        @if !connected { (checks::requirements()) }
     };
     Ok(Html(
         layout::page("Integrations", Nav::Integrations, &session, body).into_string(),
@@ -189,6 +207,7 @@ fn card(
     session: &AccountSession,
     portal: &portals::Model,
     run: Option<&job_runs::Model>,
+    checks: &[checks::Check],
     now: DateTime<Utc>,
 ) -> Markup {
     let (label, tone, sentence) = presented(portal, run.is_some());
@@ -219,7 +238,16 @@ fn card(
                     dt { "Disconnected" } dd { (format::timestamp(at)) }
                 }
             }
+            @if !checks.is_empty() {
+                details.checks open[checks.iter().any(|c| c.standing == checks::Standing::NotMet)] {
+                    summary { "Prerequisite checks" }
+                    (checks::render(checks))
+                }
+            }
             div.actions {
+                @if connected {
+                    a.btn href=(format!("/app/portals/{}", portal.id)) { "Scores →" }
+                }
                 @match portal.status {
                     PortalStatus::NeedsReconnect => (connect_button(session, "Reconnect", "primary")),
                     PortalStatus::Disconnected => (connect_button(session, "Connect again", "primary")),
@@ -352,10 +380,8 @@ pub async fn disconnect(
         account = session.account.id,
         "customer disconnected a portal"
     );
-    let done: String = url::form_urlencoded::byte_serialize(
-        format!("HubSpot account {} is disconnected.", portal.id).as_bytes(),
-    )
-    .collect();
+    let done =
+        crate::web::shell::done_query(&format!("HubSpot account {} is disconnected.", portal.id));
     Ok(Redirect::to(&format!("/app/integrations?done={done}")).into_response())
 }
 

@@ -1,87 +1,57 @@
-//! The customer dashboard's page shell: the board's stylesheet and script (one set of assets,
-//! no build step), its own navigation and sign-out, and the CSRF-carrying forms.
+//! The customer dashboard's page shell: the shared shell (`web::shell`) with the board's
+//! stylesheet and script (one set of assets, no build step), the dashboard's own navigation,
+//! the signed-in email and sign-out.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 
 use super::session::AccountSession;
+use crate::web::{Site, shell};
+
+pub use crate::web::shell::{badge, csrf_field};
 
 /// Which navigation entry a page belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Integrations,
+    Scores,
+    Troubleshooting,
     Account,
 }
 
-fn head(title: &str) -> Markup {
-    html! {
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="color-scheme" content="light dark";
-            title { (title) " · Conturs" }
-            link rel="stylesheet" href="/app/assets/board.css";
-            script src="/app/assets/board.js" defer {}
-        }
+/// The dashboard as a [`Site`]: its assets, brand and error links.
+pub struct Dashboard;
+
+impl Site for Dashboard {
+    const TITLE_SUFFIX: &'static str = " · Conturs";
+    const ASSETS: &'static str = "/app/assets";
+    const HOME: &'static str = super::HOME;
+    const BRAND_SUFFIX: Option<&'static str> = None;
+    const NOT_FOUND: &'static str = "There is no such page in your Conturs account.";
+    const LOG_LABEL: &'static str = "dashboard";
+    fn error_links() -> Markup {
+        super::error::links()
     }
 }
 
 /// A signed-in page.
 pub fn page(title: &str, nav: Nav, session: &AccountSession, body: Markup) -> Markup {
-    let item = |target: Nav, href: &str, label: &str| {
-        html! {
-            li {
-                @if target == nav {
-                    a href=(href) aria-current="page" { (label) }
-                } @else {
-                    a href=(href) { (label) }
-                }
-            }
+    let items = html! {
+        (shell::nav_item(nav == Nav::Integrations, "/app/integrations", "Integrations"))
+        (shell::nav_item(nav == Nav::Scores, "/app/portals", "Scores"))
+        (shell::nav_item(nav == Nav::Troubleshooting, "/app/lookup", "Troubleshooting"))
+        (shell::nav_item(nav == Nav::Account, "/app/account", "Account"))
+    };
+    let aside = html! {
+        span.muted.small { (session.account.email) }
+        form.signout method="post" action="/app/sign-out" {
+            (csrf_field(&session.csrf))
+            button.link type="submit" { "Sign out" }
         }
     };
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title))
-            body {
-                a.skip href="#main" { "Skip to content" }
-                header.top {
-                    a.brand href=(super::HOME) { "Conturs" }
-                    nav aria-label="Dashboard" {
-                        ul {
-                            (item(Nav::Integrations, "/app/integrations", "Integrations"))
-                            (item(Nav::Account, "/app/account", "Account"))
-                        }
-                    }
-                    span.muted.small { (session.account.email) }
-                    form.signout method="post" action="/app/sign-out" {
-                        (csrf_field(&session.csrf))
-                        button.link type="submit" { "Sign out" }
-                    }
-                }
-                main #main {
-                    h1 { (title) }
-                    (body)
-                }
-            }
-        }
-    }
+    shell::page::<Dashboard>(title, "Dashboard", items, aside, body)
 }
 
 /// A page without navigation (sign-in, sign-up, errors).
 pub fn bare(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title))
-            body {
-                header.top { a.brand href=(super::HOME) { "Conturs" } }
-                main #main { (body) }
-            }
-        }
-    }
-}
-
-/// The hidden field every form carries.
-pub fn csrf_field(token: &str) -> Markup {
-    html! { input type="hidden" name="csrf" value=(token); }
+    shell::bare::<Dashboard>(title, body)
 }

@@ -151,18 +151,24 @@ pub async fn sign_up(
             &form.email,
             Some(&message),
         )),
+        // Answered like any other refused form, in words that fit both "taken" and "not
+        // allowed", so the form is no cheaper a way to learn who has an account than sign-in.
         Err(AccountError::EmailTaken) => Ok(show_door(
             &state,
             jar,
             Door::SignUp,
-            StatusCode::CONFLICT,
+            StatusCode::UNPROCESSABLE_ENTITY,
             super::HOME,
             &form.email,
-            Some("An account with this email already exists; sign in instead."),
+            Some(SIGN_UP_REFUSED),
         )),
         Err(error) => Err(unavailable(error)),
     }
 }
+
+/// What sign-up says when the email cannot be used (it belongs to an account already).
+const SIGN_UP_REFUSED: &str = "Conturs could not create an account with this email. If you \
+     already have one, sign in instead; otherwise use another email.";
 
 fn unavailable(error: AccountError) -> PageError {
     tracing::error!(%error, "account operation failed");
@@ -319,10 +325,9 @@ pub async fn change_password(
     .await
     {
         Ok(_) => {
-            let done: String = url::form_urlencoded::byte_serialize(
-                b"Password changed; every other session was signed out.",
-            )
-            .collect();
+            let done = crate::web::shell::done_query(
+                "Password changed; every other session was signed out.",
+            );
             Ok(Redirect::to(&format!("/app/account?done={done}")).into_response())
         }
         Err(AccountError::Invalid(message)) => Ok(account_page(

@@ -5,7 +5,7 @@ pub mod crm_store;
 mod initial_sync;
 mod nightly;
 mod score;
-mod scores_store;
+pub mod scores_store;
 pub mod token_store;
 mod train;
 mod write_back;

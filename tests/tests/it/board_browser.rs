@@ -11,7 +11,7 @@ use std::time::Duration;
 use apalis::prelude::Monitor;
 use conturs_tests::Backend;
 use conturs_tests::app::ADMIN_TOKEN;
-use conturs_tests::browser::Browser;
+use conturs_tests::browser::{Browser, artefacts_dir};
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use entity::{JobStatus, JobType, Lane};
 use fantoccini::Locator;
@@ -24,13 +24,6 @@ use jobs::presence::{WorkerIdentity, beat_forever};
 
 const CONTACTS: usize = 3_000;
 const PATIENCE: Duration = Duration::from_secs(300);
-
-fn screenshots_dir() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("board-screenshots")
-}
 
 async fn bar_value(browser: &Browser) -> f64 {
     browser
@@ -69,7 +62,9 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
     // `localhost` (not 127.0.0.1) so Chromium treats the origin as secure for the Secure cookie.
     let base = api.address.replace("127.0.0.1", "localhost");
 
-    let browser = Browser::start(screenshots_dir()).await.expect("browser");
+    let browser = Browser::start(artefacts_dir("board-screenshots"))
+        .await
+        .expect("browser");
     let client = &browser.client;
 
     // Sign in: the login form comes first, then the page asked for.

@@ -16,12 +16,12 @@ use reqwest::header;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// A signed-in browser: its session cookie and the CSRF token its pages carry.
-struct Customer {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Customer {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
@@ -34,14 +34,14 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
 }
 
 /// The `name=value` pair of the Set-Cookie named `name`.
-fn cookie_pair(response: &reqwest::Response, name: &str) -> Option<String> {
+pub(crate) fn cookie_pair(response: &reqwest::Response, name: &str) -> Option<String> {
     set_cookies(response)
         .into_iter()
         .find(|c| c.starts_with(&format!("{name}=")))
         .map(|c| c.split(';').next().expect("pair").to_owned())
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response.headers()[header::LOCATION]
         .to_str()
         .expect("ascii")
@@ -49,7 +49,7 @@ fn location(response: &reqwest::Response) -> String {
 }
 
 /// An anonymous form's nonce cookie and CSRF token, as the browser gets them with the page.
-async fn form_token(app: &TestApp, page: &str) -> (String, String) {
+pub(crate) async fn form_token(app: &TestApp, page: &str) -> (String, String) {
     let response = app.get(page).await;
     assert_eq!(response.status(), 200, "{page}");
     let cookie = cookie_pair(&response, "conturs_form").expect("form cookie");
@@ -58,7 +58,7 @@ async fn form_token(app: &TestApp, page: &str) -> (String, String) {
     (cookie, csrf)
 }
 
-async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     let (cookie, csrf) = form_token(app, "/app/sign-in").await;
     app.cookie_post(
         &cookie,
@@ -69,7 +69,7 @@ async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Res
 }
 
 /// The session a successful sign-in or sign-up response started.
-async fn customer(app: &TestApp, response: reqwest::Response) -> Customer {
+pub(crate) async fn customer(app: &TestApp, response: reqwest::Response) -> Customer {
     assert_eq!(response.status(), 303);
     let cookie = cookie_pair(&response, "conturs_session").expect("session cookie");
     let (status, page) = app.cookie_get(&cookie, "/app/integrations").await;
@@ -78,7 +78,7 @@ async fn customer(app: &TestApp, response: reqwest::Response) -> Customer {
     Customer { cookie, csrf }
 }
 
-async fn sign_up(app: &TestApp, email: &str) -> Customer {
+pub(crate) async fn sign_up(app: &TestApp, email: &str) -> Customer {
     let (cookie, csrf) = form_token(app, "/app/sign-up").await;
     let response = app
         .cookie_post(
@@ -91,12 +91,12 @@ async fn sign_up(app: &TestApp, email: &str) -> Customer {
     customer(app, response).await
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> Customer {
+pub(crate) async fn sign_in(app: &TestApp, email: &str, password: &str) -> Customer {
     let response = try_sign_in(app, email, password).await;
     customer(app, response).await
 }
 
-async fn account(app: &TestApp, email: &str) -> accounts::Model {
+pub(crate) async fn account(app: &TestApp, email: &str) -> accounts::Model {
     accounts::Entity::find()
         .filter(accounts::Column::Email.eq(email))
         .one(&app.db.conn)
@@ -176,7 +176,7 @@ async fn sign_up_stores_an_argon2id_hash_and_sets_a_hardened_cookie() {
     // The same email in other letters, a short password, a malformed email: refused.
     let (form_cookie, csrf) = form_token(&app, "/app/sign-up").await;
     for (email, password, status) in [
-        ("ANA@example.com", PASSWORD, 409),
+        ("ANA@example.com", PASSWORD, 422),
         ("bo@example.com", "short", 422),
         ("not-an-email", PASSWORD, 422),
     ] {
@@ -189,6 +189,11 @@ async fn sign_up_stores_an_argon2id_hash_and_sets_a_hardened_cookie() {
             .await;
         assert_eq!(response.status(), status, "{email}");
         assert!(cookie_pair(&response, "conturs_session").is_none());
+        let page = response.text().await.expect("body");
+        assert!(
+            !page.contains("already exists"),
+            "{email}: a taken email is refused in neutral words"
+        );
     }
     assert_eq!(
         accounts::Entity::find()
@@ -438,14 +443,14 @@ async fn every_post_needs_its_csrf_token() {
     );
 }
 
-async fn simulator() -> RunningSimulator {
+pub(crate) async fn simulator() -> RunningSimulator {
     let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
     config.contacts = 30;
     Simulator::start(config).await.expect("simulator")
 }
 
 /// "Connect HubSpot" → the simulator's consent (auto-approved) → the callback query.
-async fn consent(app: &TestApp, customer: &Customer) -> String {
+pub(crate) async fn consent(app: &TestApp, customer: &Customer) -> String {
     let connect = app
         .cookie_post(
             &customer.cookie,
@@ -473,7 +478,7 @@ async fn consent(app: &TestApp, customer: &Customer) -> String {
     callback.query().expect("code and state").to_owned()
 }
 
-async fn callback(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response {
+pub(crate) async fn callback(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response {
     app.client
         .get(app.url(&format!("/oauth/hubspot/callback?{query}")))
         .header(header::COOKIE, cookie)
@@ -482,7 +487,7 @@ async fn callback(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response
         .expect("callback")
 }
 
-async fn portal(app: &TestApp, id: i64) -> portals::Model {
+pub(crate) async fn portal(app: &TestApp, id: i64) -> portals::Model {
     portals::Entity::find_by_id(id)
         .one(&app.db.conn)
         .await
@@ -575,6 +580,11 @@ async fn connect_and_disconnect(backend: Backend) {
     let refused = callback(&app, &bo.cookie, &takeover).await;
     assert_eq!(refused.status(), 409);
     assert_eq!(portal(&app, portal_id).await.account_id, Some(ana_id));
+    assert_eq!(
+        sim.state().tokens().live_refresh_tokens(portal_id as u64),
+        1,
+        "the refused install's token was revoked at HubSpot; only Ana's still works"
+    );
 
     // Disconnect: the page says what stays in HubSpot, then the POST does it.
     let (status, explain) = app

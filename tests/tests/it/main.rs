@@ -19,6 +19,8 @@ mod clock;
 mod coalesce;
 mod crash;
 mod dashboard;
+mod dashboard_browser;
+mod dashboard_scores;
 mod entities;
 mod ledger;
 mod ledger_batch;
