@@ -78,6 +78,20 @@ impl Pipeline {
         seed: u64,
         redis: Option<TestRedis>,
     ) -> anyhow::Result<Self> {
+        let db = TestDatabase::migrated(backend).await?;
+        Self::start_over(db, queue_kind, contacts, seed, redis).await
+    }
+
+    /// Like [`Pipeline::start_with`], over a database the caller made (on a private Postgres
+    /// server the test restarts, say); migrations are applied here.
+    pub async fn start_over(
+        mut db: TestDatabase,
+        queue_kind: QueueKind,
+        contacts: usize,
+        seed: u64,
+        redis: Option<TestRedis>,
+    ) -> anyhow::Result<Self> {
+        db.migrate().await?;
         crate::capture_logs();
         platform::tls::install_crypto_provider();
         let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
@@ -86,7 +100,6 @@ impl Pipeline {
         let sim = Simulator::start(config).await?;
         let portal_id = sim.portal_id() as i64;
 
-        let db = TestDatabase::migrated(backend).await?;
         crate::fixtures::insert_portal(&db.conn, portal_id, PortalStatus::Connected).await?;
 
         let store = token_store(&db);
