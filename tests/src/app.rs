@@ -310,6 +310,24 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
 }
 
+/// Signs in to the board at `address` with the admin token, as a browser does (`client` must
+/// not follow redirects); returns the session cookie as `name=value`.
+pub async fn board_sign_in(client: &reqwest::Client, address: &str) -> String {
+    let response = client
+        .post(format!("{address}/board/login"))
+        .form(&[("token", ADMIN_TOKEN), ("next", "/board/jobs")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(response.status(), 303, "sign-in redirects");
+    assert_eq!(response.headers()[reqwest::header::LOCATION], "/board/jobs");
+    let set_cookie = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    set_cookie.split(';').next().expect("pair").to_owned()
+}
+
 /// The text between the first `start` and the next `end` (a hidden field's value in a page).
 pub fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();

@@ -20,8 +20,10 @@ use secrecy::SecretString;
 use crate::app::{ApiServer, HubSpotApp, serve_api};
 use crate::{Backend, TestDatabase, TestRedis};
 
-const CLIENT_ID: &str = "conturs-test-client";
-const CLIENT_SECRET: &str = "conturs-test-secret";
+/// The HubSpot app a pipeline's simulator and API are configured as.
+pub const CLIENT_ID: &str = "conturs-test-client";
+/// Its client secret (webhook signatures are keyed by it; tests check it never leaks).
+pub const CLIENT_SECRET: &str = "conturs-test-secret";
 /// The key the tokens are sealed with; worker processes get it as `CONTURS_SECRET_KEY`.
 const TOKEN_KEY: [u8; 32] = [9; 32];
 

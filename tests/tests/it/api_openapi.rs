@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/portals"),
     ("GET", "/api/portals/{id}"),
     ("POST", "/api/portals/{id}/disconnect"),
+    ("POST", "/api/portals/{id}/purge"),
     ("GET", "/api/portals/{portal}/scores/top"),
     ("GET", "/api/portals/{portal}/contacts/{contact}/score"),
 ];
@@ -479,12 +480,28 @@ async fn api_operations_require_the_admin_bearer_and_public_ones_do_not() {
                 .expect("request");
             assert_eq!(response.status(), 401, "{method} {path} without a token");
             conforms(&json, method.as_str(), &path, response).await;
+            // Nor with a wrong one (a prefix of the real one, another scheme, the token bare).
+            for wrong in [
+                format!("Bearer {}", &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]),
+                format!("Bearer {ADMIN_TOKEN}x"),
+                format!("Basic {ADMIN_TOKEN}"),
+                ADMIN_TOKEN.to_owned(),
+            ] {
+                let response = app
+                    .client
+                    .request(method.clone(), app.url(&concrete_path))
+                    .header("authorization", wrong)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 401, "{method} {path} with a wrong token");
+            }
         } else {
             assert!(op.security.is_empty(), "{method} {path} is public");
         }
     }
     assert_eq!(
-        protected, 12,
+        protected, 13,
         "every /api route but the document, and /metrics"
     );
 }
