@@ -34,9 +34,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/portals"),
     ("GET", "/api/portals/{id}"),
     ("POST", "/api/portals/{id}/disconnect"),
-    ("POST", "/api/portals/{id}/purge"),
     ("GET", "/api/portals/{portal}/scores/top"),
     ("GET", "/api/portals/{portal}/contacts/{contact}/score"),
+    // Last: it deletes the portal's data the routes above read.
+    ("POST", "/api/portals/{id}/purge"),
 ];
 
 /// The one `/api` route that needs no admin token.
