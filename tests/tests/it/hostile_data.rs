@@ -23,7 +23,7 @@ const SCRIPT: &str = "<script>alert('conturs')</script>";
 const IMG: &str = "<img src=x onerror=alert(1)>";
 
 async fn hostile_data(backend: Backend, queue: QueueKind) {
-    let p = Pipeline::start(backend, queue, 300, 17)
+    let p = Pipeline::start(backend, queue, 2_000, 17)
         .await
         .expect("pipeline");
     let portal = p.portal_id;
@@ -81,7 +81,7 @@ async fn hostile_data(backend: Backend, queue: QueueKind) {
         )
         .await
         .expect("enqueue");
-    let runs = p.settle(3, Duration::from_secs(300)).await;
+    let runs = p.settle(3, Duration::from_secs(180)).await;
     for run in &runs {
         assert_eq!(
             run.status,

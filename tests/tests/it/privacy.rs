@@ -82,7 +82,7 @@ where
 }
 
 async fn deletion_end_to_end(backend: Backend, queue: QueueKind) {
-    let p = Pipeline::start(backend, queue, 300, 21)
+    let p = Pipeline::start(backend, queue, 2_000, 21)
         .await
         .expect("pipeline");
     let portal = p.portal_id;
@@ -100,7 +100,7 @@ async fn deletion_end_to_end(backend: Backend, queue: QueueKind) {
         )
         .await
         .expect("enqueue");
-    let runs = p.settle(3, Duration::from_secs(300)).await;
+    let runs = p.settle(3, Duration::from_secs(180)).await;
     assert!(
         runs.iter().all(|r| r.status == JobStatus::Succeeded),
         "{runs:?}"

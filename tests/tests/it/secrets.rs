@@ -80,7 +80,7 @@ fn assert_absent(places: &[(String, Vec<u8>)], secrets: &[(&str, String)]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_logs_bodies_board_or_database_file() {
     let logs = capture_debug_logs();
-    let p = Pipeline::start(Backend::Sqlite, QueueKind::EmbeddedSqlite, 200, 5)
+    let p = Pipeline::start(Backend::Sqlite, QueueKind::EmbeddedSqlite, 2_000, 21)
         .await
         .expect("pipeline");
     let portal = p.portal_id;
@@ -134,7 +134,7 @@ async fn no_secret_in_logs_bodies_board_or_database_file() {
     let workers = tokio::spawn(async move {
         let _ = monitor.run().await;
     });
-    let runs = p.settle(3, Duration::from_secs(300)).await;
+    let runs = p.settle(3, Duration::from_secs(180)).await;
     assert!(
         runs.iter().all(|r| r.status == JobStatus::Succeeded),
         "{runs:?}"
