@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use conturs_tests::app::{CLIENT_ID, CLIENT_SECRET};
+use conturs_tests::app::{CLIENT_ID, CLIENT_SECRET, post_signed_webhook};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{AppOptions, Backend, TestApp, spawn_app, spawn_app_with};
 use entity::{
@@ -26,24 +26,7 @@ const PORTAL: i64 = 4242;
 /// POSTs `body` signed like HubSpot (v3) at `timestamp_ms`.
 async fn post_signed_at(app: &TestApp, body: &[u8], timestamp_ms: i64) -> reqwest::Response {
     let url = app.url("/webhooks/hubspot");
-    let signature = sign_v3(
-        CLIENT_SECRET.as_bytes(),
-        SignedRequest {
-            method: "POST",
-            uri: &url,
-            body,
-        },
-        timestamp_ms,
-    );
-    app.client
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("X-HubSpot-Signature-v3", signature)
-        .header("X-HubSpot-Request-Timestamp", timestamp_ms.to_string())
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("webhook POST")
+    post_signed_webhook(&app.client, &url, CLIENT_SECRET, body, timestamp_ms).await
 }
 
 async fn post_signed(app: &TestApp, events: &Value) -> reqwest::Response {

@@ -7,16 +7,12 @@
 
 use std::time::Duration;
 
-use apalis::prelude::Monitor;
 use conturs_tests::Backend;
-use conturs_tests::app::{ADMIN_TOKEN, board_sign_in};
+use conturs_tests::app::{board_sign_in, operator_get};
 use conturs_tests::pipeline::{Pipeline, QueueKind};
-use entity::{JobStatus, contacts, job_runs, scores};
+use entity::{contacts, job_runs, scores};
 use hubspot_sim::ObjectType;
-use jobs::EnqueueOptions;
 use jobs::handlers::crm_store::MAX_RAW_VALUE_CHARS;
-use jobs::handlers::register_all;
-use jobs::payload::InitialSync;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 const SCRIPT: &str = "<script>alert('conturs')</script>";
@@ -67,30 +63,8 @@ async fn hostile_data(backend: Backend, queue: QueueKind) {
         )
         .expect("contact");
 
-    let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "hostile-worker", 4);
-    let workers = tokio::spawn(async move {
-        let _ = monitor.run().await;
-    });
-    p.queue
-        .enqueue(
-            |run_id| InitialSync {
-                run_id,
-                portal_id: portal,
-            },
-            EnqueueOptions::default(),
-        )
-        .await
-        .expect("enqueue");
-    let runs = p.settle(3, Duration::from_secs(180)).await;
-    for run in &runs {
-        assert_eq!(
-            run.status,
-            JobStatus::Succeeded,
-            "{:?}: {:?}",
-            run.job_type,
-            run.last_error
-        );
-    }
+    let _workers = p.spawn_workers("hostile-worker");
+    p.sync_to_done(Duration::from_secs(180)).await;
 
     // Stored cleaned and cut to the column widths.
     let stored = |id: u64| {
@@ -152,20 +126,13 @@ async fn hostile_data(backend: Backend, queue: QueueKind) {
     ];
     pages.extend(runs.iter().map(|r| format!("/board/jobs/{}", r.id)));
     for page in pages {
-        let response = client
-            .get(api.url(&page))
-            .header(reqwest::header::COOKIE, &cookie)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("page");
-        assert_eq!(response.status(), 200, "{page}");
-        let body = response.text().await.expect("body");
+        let (status, body) = operator_get(&client, &api.address, &cookie, &page).await;
+        assert_eq!(status, 200, "{page}");
+        let body = String::from_utf8_lossy(&body);
         for raw in ["<script>alert", "<img src=x"] {
             assert!(!body.contains(raw), "{page} carries raw {raw:?}");
         }
     }
-    workers.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

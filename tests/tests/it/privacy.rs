@@ -6,23 +6,18 @@
 
 use std::time::Duration;
 
-use apalis::prelude::Monitor;
 use chrono::Utc;
 use conturs_tests::Backend;
-use conturs_tests::app::CLIENT_SECRET;
+use conturs_tests::app::{CLIENT_SECRET, post_signed_webhook};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use conturs_tests::{TestApp, spawn_app};
 use entity::{
-    AssociationKind, DeletionKind, JobStatus, Lane, PortalStatus, associations, contacts,
+    AssociationKind, DeletionKind, Lane, PortalStatus, associations, contacts,
     deleted_contacts, score_history, scores, webhook_events,
 };
 use hubspot::ObjectType;
-use hubspot::webhook::{SignedRequest, sign_v3};
-use jobs::EnqueueOptions;
 use jobs::handlers::crm_store::{properties_for, upsert_page};
-use jobs::handlers::register_all;
-use jobs::payload::InitialSync;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -86,25 +81,8 @@ async fn deletion_end_to_end(backend: Backend, queue: QueueKind) {
         .await
         .expect("pipeline");
     let portal = p.portal_id;
-    let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "privacy-worker", 4);
-    let workers = tokio::spawn(async move {
-        let _ = monitor.run().await;
-    });
-    p.queue
-        .enqueue(
-            |run_id| InitialSync {
-                run_id,
-                portal_id: portal,
-            },
-            EnqueueOptions::default(),
-        )
-        .await
-        .expect("enqueue");
-    let runs = p.settle(3, Duration::from_secs(180)).await;
-    assert!(
-        runs.iter().all(|r| r.status == JobStatus::Succeeded),
-        "{runs:?}"
-    );
+    let _workers = p.spawn_workers("privacy-worker");
+    let runs = p.sync_to_done(Duration::from_secs(180)).await;
 
     // Two scored contacts, one of them on a deal (so it has a deal link to purge too).
     let scored: Vec<i64> = scores::Entity::find()
@@ -223,15 +201,11 @@ async fn deletion_end_to_end(backend: Backend, queue: QueueKind) {
     jobs::coalesce::enqueue_scoring(&p.queue, portal, &[erased, deleted], Lane::Realtime, None)
         .await
         .expect("score request");
-    let settled = p.settle(runs.len() + 1, Duration::from_secs(60)).await;
-    assert!(
-        settled.iter().all(|r| r.status == JobStatus::Succeeded),
-        "{settled:?}"
-    );
+    p.settle_succeeded(runs.len() + 1, Duration::from_secs(60))
+        .await;
     assert_eq!(footprint(&p.db.conn, portal, erased).await, [0; 4]);
     assert_eq!(footprint(&p.db.conn, portal, deleted).await[..3], [0; 3]);
     eprintln!("privacy: purged {purge_latency:?} after the deletions in HubSpot");
-    workers.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,25 +224,7 @@ async fn post_signed(app: &TestApp, events: &Value) -> Value {
     let body = serde_json::to_vec(events).expect("json");
     let url = app.url("/webhooks/hubspot");
     let now = Utc::now().timestamp_millis();
-    let signature = sign_v3(
-        CLIENT_SECRET.as_bytes(),
-        SignedRequest {
-            method: "POST",
-            uri: &url,
-            body: &body,
-        },
-        now,
-    );
-    let response = app
-        .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("X-HubSpot-Signature-v3", signature)
-        .header("X-HubSpot-Request-Timestamp", now.to_string())
-        .body(body)
-        .send()
-        .await
-        .expect("webhook");
+    let response = post_signed_webhook(&app.client, &url, CLIENT_SECRET, &body, now).await;
     assert_eq!(response.status(), 200);
     response.json().await.expect("report")
 }

@@ -12,12 +12,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apalis::prelude::Monitor;
 use conturs_tests::Backend;
-use conturs_tests::app::{ADMIN_TOKEN, board_sign_in};
+use conturs_tests::app::{ADMIN_TOKEN, board_sign_in, operator_get};
 use conturs_tests::pipeline::{CLIENT_SECRET, Pipeline, QueueKind};
-use entity::{JobStatus, job_runs};
-use jobs::handlers::register_all;
+use entity::job_runs;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
 
@@ -130,15 +128,8 @@ async fn no_secret_in_logs_bodies_board_or_database_file() {
     );
 
     // The pipeline runs: InitialSync → TrainModel → WriteBack.
-    let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "secrets-worker", 4);
-    let workers = tokio::spawn(async move {
-        let _ = monitor.run().await;
-    });
-    let runs = p.settle(3, Duration::from_secs(180)).await;
-    assert!(
-        runs.iter().all(|r| r.status == JobStatus::Succeeded),
-        "{runs:?}"
-    );
+    let workers = p.spawn_workers("secrets-worker");
+    let runs = p.settle_succeeded(3, Duration::from_secs(180)).await;
 
     // The access token expires; a webhook change makes a worker refresh it and re-score.
     p.sim.state().expire_tokens(portal as u64).expect("expire");
@@ -232,17 +223,11 @@ async fn no_secret_in_logs_bodies_board_or_database_file() {
     pages.extend(runs.iter().map(|r| format!("/board/jobs/{}", r.id)));
     pages.extend(runs.iter().map(|r| format!("/api/jobs/{}", r.id)));
     for page in pages {
-        let response = client
-            .get(api.url(&page))
-            .header(reqwest::header::COOKIE, &cookie)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("page");
-        assert_eq!(response.status(), 200, "{page}");
-        bodies.push((page, response.bytes().await.expect("body").to_vec()));
+        let (status, body) = operator_get(&client, &api.address, &cookie, &page).await;
+        assert_eq!(status, 200, "{page}");
+        bodies.push((page, body));
     }
-    workers.abort();
+    drop(workers);
 
     let mut secrets: Vec<(&str, String)> = Vec::new();
     for set in &token_sets {
