@@ -698,6 +698,9 @@ async fn hostile_bodies_get_a_clear_4xx_and_store_nothing() {
     // unknown values iteratively): the event itself is valid and recorded.
     let accepted = report(post_signed_at(&app, &deep_field, now).await).await;
     assert_eq!(accepted["duplicates"], 0, "{accepted}");
-    assert_eq!(accepted["coalesced"], 1, "folded into the waiting run: {accepted}");
+    assert_eq!(
+        accepted["coalesced"], 1,
+        "folded into the waiting run: {accepted}"
+    );
     assert_eq!(rows(&app).await.len(), 2);
 }

@@ -13,8 +13,8 @@ use conturs_tests::fixtures::insert_portal;
 use conturs_tests::pipeline::{Pipeline, QueueKind};
 use conturs_tests::{TestApp, spawn_app};
 use entity::{
-    AssociationKind, DeletionKind, Lane, PortalStatus, associations, contacts,
-    deleted_contacts, score_history, scores, webhook_events,
+    AssociationKind, DeletionKind, Lane, PortalStatus, associations, contacts, deleted_contacts,
+    score_history, scores, webhook_events,
 };
 use hubspot::ObjectType;
 use jobs::handlers::crm_store::{properties_for, upsert_page};
