@@ -16,15 +16,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use conturs_tests::app::{ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET};
-use conturs_tests::fixtures::insert_portal;
+use conturs_tests::fixtures::routes_fixture;
 use conturs_tests::{AppOptions, Backend, spawn_app_with};
-use entity::PortalStatus;
 use hubspot::webhook::{SignedRequest, sign_v3};
 use hubspot_sim::{SimConfig, Simulator};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use sea_orm::ConnectionTrait;
 use serde_json::{Map, Value, json};
 
 /// Requests per operation; the whole run takes seconds.
@@ -218,27 +216,7 @@ async fn every_operation_answers_below_500_whatever_it_is_sent() {
         .await
         .expect("simulator");
     let app = spawn_app_with(AppOptions::new(Backend::Sqlite).hubspot(sim.base_url())).await;
-    insert_portal(&app.db.conn, PORTAL, PortalStatus::Ready)
-        .await
-        .expect("portal");
-    app.db
-        .conn
-        .execute_unprepared(&format!(
-            "INSERT INTO scores (portal_id, contact_id, score, grade, scored_at) \
-             VALUES ({PORTAL}, 1, 90, 'A', '2026-11-27T00:00:00Z')"
-        ))
-        .await
-        .expect("score");
-    let created: Value = app
-        .admin_post(
-            "/api/jobs",
-            &json!({"type": "initial_sync", "portal_id": PORTAL}),
-        )
-        .await
-        .json()
-        .await
-        .expect("job");
-    let job = created["id"].as_str().expect("job id").to_owned();
+    let job = routes_fixture(&app, PORTAL).await;
     let doc: Value = app
         .get("/api/openapi.json")
         .await

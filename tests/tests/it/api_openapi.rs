@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use conturs_tests::app::ADMIN_TOKEN;
 use conturs_tests::{Backend, TestApp, spawn_app};
 use entity::{JobStatus, JobType, Lane, PortalStatus};
-use sea_orm::{ConnectionTrait, Iterable};
+use sea_orm::Iterable;
 use serde_json::{Value, json};
 
 /// Every route the API serves, as the document must list it.
@@ -407,26 +407,7 @@ async fn document_lists_exactly_the_routes_the_app_serves() {
 
     // Real rows, so that routes with ids answer as they would in use.
     let portal = 4_242_i64;
-    jobs::portals::record_portal(&app.db.conn, portal, PortalStatus::Ready, &[])
-        .await
-        .expect("portal");
-    app.db
-        .conn
-        .execute_unprepared(&format!(
-            "INSERT INTO scores (portal_id, contact_id, score, grade, scored_at) \
-             VALUES ({portal}, 1, 90, 'A', '2026-11-27T00:00:00Z')"
-        ))
-        .await
-        .expect("score row");
-    let created = app
-        .admin_post(
-            "/api/jobs",
-            &json!({"type": "initial_sync", "portal_id": portal}),
-        )
-        .await;
-    assert_eq!(created.status(), 202);
-    let created: Value = created.json().await.expect("json");
-    let job = created["id"].as_str().expect("job id").to_owned();
+    let job = conturs_tests::fixtures::routes_fixture(&app, portal).await;
 
     for (method, template) in ROUTES {
         let path = concrete(template, &job, portal);
