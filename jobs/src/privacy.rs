@@ -6,16 +6,16 @@
 //! webhook — is never stored again. A restorable deletion's tombstone is lifted when HubSpot
 //! restores the contact; a privacy deletion's never is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    AssociationKind, DeletionKind, PortalStatus, associations, companies, contacts, deals,
-    deleted_contacts, models, oauth_tokens, portals, score_claims, score_history, scores,
-    sync_cursors, webhook_events,
+    AssociationKind, DeletionKind, JobStatus, JobType, PortalStatus, associations, companies,
+    contacts, deals, deleted_contacts, job_runs, models, oauth_tokens, portals, score_claims,
+    score_history, scores, sync_cursors, webhook_events,
 };
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, QueryFilter, QuerySelect,
@@ -36,6 +36,8 @@ pub struct PurgeReport {
     pub score_history: u64,
     pub models: u64,
     pub webhook_events: u64,
+    /// Finished job runs whose payload listed a purged contact (the id is taken out).
+    pub job_payloads: u64,
     pub other: u64,
 }
 
@@ -50,6 +52,7 @@ impl PurgeReport {
             + self.score_history
             + self.models
             + self.webhook_events
+            + self.job_payloads
             + self.other
     }
 }
@@ -144,7 +147,61 @@ pub async fn purge_contacts<C: ConnectionTrait>(
         .exec(db)
         .await?
         .rows_affected;
+    let ids: Vec<i64> = ids().collect();
+    report.job_payloads = scrub_finished_payloads(db, portal_id, &ids).await?;
     Ok(report)
+}
+
+/// Takes the ids out of the `contact_ids` of the portal's finished ScoreContact and WriteBack
+/// runs (a retry of a failed one then leaves them out too). Unfinished runs keep theirs: the
+/// queue holds a copy, and the tombstone stops them from storing anything.
+async fn scrub_finished_payloads<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+    ids: &[i64],
+) -> Result<u64, DbErr> {
+    let gone: HashSet<i64> = ids.iter().copied().collect();
+    let mut scrubbed = 0;
+    for id in ids {
+        // A text match narrows the rows on both backends; the exact check is below.
+        let candidates = job_runs::Entity::find()
+            .filter(job_runs::Column::PortalId.eq(portal_id))
+            .filter(job_runs::Column::JobType.is_in([JobType::ScoreContact, JobType::WriteBack]))
+            .filter(job_runs::Column::Status.is_in([
+                JobStatus::Succeeded,
+                JobStatus::Failed,
+                JobStatus::Dead,
+                JobStatus::Cancelled,
+            ]))
+            .filter(
+                Expr::col(job_runs::Column::Payload)
+                    .cast_as(Alias::new("TEXT"))
+                    .like(format!("%{id}%")),
+            )
+            .all(db)
+            .await?;
+        for run in candidates {
+            let mut payload = run.payload.clone();
+            let Some(listed) = payload
+                .get_mut("contact_ids")
+                .and_then(serde_json::Value::as_array_mut)
+            else {
+                continue;
+            };
+            let before = listed.len();
+            listed.retain(|v| v.as_i64().is_none_or(|v| !gone.contains(&v)));
+            if listed.len() == before {
+                continue;
+            }
+            job_runs::Entity::update_many()
+                .col_expr(job_runs::Column::Payload, Expr::value(payload))
+                .filter(job_runs::Column::Id.eq(run.id))
+                .exec(db)
+                .await?;
+            scrubbed += 1;
+        }
+    }
+    Ok(scrubbed)
 }
 
 /// Lifts the restorable tombstones of contacts HubSpot restored (or re-created under the same
@@ -228,7 +285,7 @@ pub async fn purge_portal_data<C: ConnectionTrait>(
     portals::Entity::update_many()
         .col_expr(
             portals::Column::ActiveModelVersion,
-            sea_orm::sea_query::Expr::value(Option::<i32>::None),
+            Expr::value(Option::<i32>::None),
         )
         .filter(portals::Column::Id.eq(portal_id))
         .exec(db)

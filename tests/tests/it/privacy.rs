@@ -14,7 +14,7 @@ use conturs_tests::pipeline::{Pipeline, QueueKind};
 use conturs_tests::{TestApp, spawn_app};
 use entity::{
     AssociationKind, DeletionKind, Lane, PortalStatus, associations, contacts, deleted_contacts,
-    score_history, scores, webhook_events,
+    job_runs, score_history, scores, webhook_events,
 };
 use hubspot::ObjectType;
 use jobs::handlers::crm_store::{properties_for, upsert_page};
@@ -61,6 +61,24 @@ async fn events_about(db: &DatabaseConnection, portal: i64, contact: i64) -> Vec
         .expect("events")
         .into_iter()
         .map(|e| e.subscription_type)
+        .collect()
+}
+
+/// Finished runs of the portal whose payload lists `contact`.
+async fn finished_runs_listing(db: &DatabaseConnection, portal: i64, contact: i64) -> Vec<String> {
+    job_runs::Entity::find()
+        .filter(job_runs::Column::PortalId.eq(portal))
+        .all(db)
+        .await
+        .expect("runs")
+        .into_iter()
+        .filter(|r| r.status.is_terminal())
+        .filter(|r| {
+            r.payload["contact_ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|id| id.as_i64() == Some(contact)))
+        })
+        .map(|r| format!("{:?} {}", r.job_type, r.id))
         .collect()
 }
 
@@ -147,6 +165,14 @@ async fn deletion_end_to_end(backend: Backend, queue: QueueKind) {
         !events_about(&p.db.conn, portal, erased).await.is_empty()
     })
     .await;
+    p.settle_succeeded(runs.len() + 1, Duration::from_secs(60))
+        .await;
+    assert!(
+        !finished_runs_listing(&p.db.conn, portal, erased)
+            .await
+            .is_empty(),
+        "the change was scored by a run that lists the contact"
+    );
 
     // A GDPR delete through HubSpot's own endpoint, and a plain delete by a user.
     let tokens = p.sim.issue_tokens(portal as u64).expect("tokens");
@@ -192,6 +218,13 @@ async fn deletion_end_to_end(backend: Backend, queue: QueueKind) {
         .collect();
     assert!(tombstones.contains(&(erased, DeletionKind::PrivacyDeleted)));
     assert!(tombstones.contains(&(deleted, DeletionKind::Deleted)));
+
+    // The change's finished scoring and write-back runs no longer list the erased contact.
+    let listing = finished_runs_listing(&p.db.conn, portal, erased).await;
+    assert!(
+        listing.is_empty(),
+        "finished runs still list the erased contact: {listing:?}"
+    );
 
     // Stale data in flight: a sync page and a scoring batch read before the deletion.
     let written = upsert_page(&p.db.conn, portal, ObjectType::Contacts, &stale)
