@@ -1,5 +1,7 @@
 //! Recording a verified batch and turning it into work, fast (HubSpot gives up after 5 s):
-//! de-duplicate against `webhook_events`, apply deletions and merges, and queue realtime
+//! de-duplicate against `webhook_events`, purge contacts HubSpot deleted (`jobs::privacy`:
+//! their data goes, a tombstone of the id stays; a restore lifts a plain deletion's), archive
+//! merged-away ones, skip contacts deleted earlier, and queue realtime
 //! scoring with per-contact coalescing (`jobs::coalesce::enqueue_scoring`), one call per portal.
 //!
 //! An event that asks for scoring is first recorded with outcome `enqueued` and no
