@@ -98,27 +98,9 @@ async fn no_secret_in_logs_bodies_board_or_database_file() {
     let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
 
     // Connect through OAuth: install → the simulator's consent → the callback (a code exchange).
-    let install = client
-        .get(api.url("/oauth/hubspot/install"))
-        .send()
+    hubspot_sim::consent::click_through_install(&api.url("/oauth/hubspot/install"), &api.address)
         .await
-        .expect("install");
-    let consent = client
-        .get(location(&install))
-        .send()
-        .await
-        .expect("consent");
-    let query = location(&consent)
-        .split_once('?')
-        .expect("query")
-        .1
-        .to_owned();
-    let done = client
-        .get(api.url(&format!("/oauth/hubspot/callback?{query}")))
-        .send()
-        .await
-        .expect("callback");
-    assert_eq!(done.status(), 302);
+        .expect("OAuth install");
     token_sets.push(
         store
             .load(portal as u64)
