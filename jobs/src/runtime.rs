@@ -191,18 +191,45 @@ async fn settle<J: JobPayload>(
     tracing::warn!(%run_id, attempt, kind = %failure.kind, error = %failure.message, "job attempt failed");
     if ledger.fail(run_id, &failure).await? == JobStatus::Retrying {
         let delay = retry_after.unwrap_or_else(|| backoff(attempt, jitter_seed(run_id, attempt)));
-        // The event goes first: once pushed, the next attempt may finish before we write.
-        ledger
+        // The event goes first: once pushed, the next attempt may finish before we write. It
+        // is only the story; the push is what must not be lost.
+        if let Err(error) = ledger
             .event(
                 run_id,
                 "scheduled",
                 &format!("attempt {} in {:.1} s", attempt + 1, delay.as_secs_f64()),
                 None,
             )
-            .await?;
-        queue.push(job, Some(delay)).await?;
+            .await
+        {
+            tracing::warn!(%run_id, %error, "could not record the next attempt's schedule");
+        }
+        push_next_attempt(queue, job, delay).await?;
     }
     Ok(())
+}
+
+/// Pushes the next attempt of a run the ledger now calls `retrying`, trying again for a few
+/// minutes when the queue cannot take it (Redis unreachable, a full disk under the embedded
+/// queue): giving up at once would leave the run waiting for a push that never came. If this
+/// process dies meanwhile, the reconciler re-pushes the overdue run.
+async fn push_next_attempt<J: JobPayload>(
+    queue: &Queue,
+    job: &J,
+    delay: Duration,
+) -> Result<(), crate::queue::QueueError> {
+    use backon::Retryable as _;
+    let policy = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(15))
+        .with_max_times(25)
+        .with_jitter();
+    (|| queue.push(job, Some(delay)))
+        .retry(policy)
+        .notify(|error, wait| {
+            tracing::warn!(run_id = %job.run_id(), %error, ?wait, "could not queue the next attempt; trying again");
+        })
+        .await
 }
 
 /// Exponential backoff, 2^attempt seconds capped at [`MAX_RETRY_DELAY`], with ±25 % jitter so

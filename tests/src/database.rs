@@ -30,7 +30,12 @@ pub struct TestDatabase {
 
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    /// A file in a directory the caller owns and removes.
+    Nothing,
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
 }
 
 impl TestDatabase {
@@ -55,6 +60,20 @@ impl TestDatabase {
                 Self::empty_postgres_on(admin_url).await
             }
         }
+    }
+
+    /// A new, empty SQLite database file in `dir`, which the caller owns (a small disk a test
+    /// fills up, say).
+    pub async fn empty_sqlite_in(dir: &std::path::Path) -> anyhow::Result<Self> {
+        let path = dir.join("conturs.db");
+        let url = DatabaseUrl::parse(&format!("sqlite://{}?mode=rwc", path.display()))?;
+        let conn = platform::db::connect(&url).await?;
+        Ok(Self {
+            conn,
+            url,
+            backend: Backend::Sqlite,
+            cleanup: Cleanup::Nothing,
+        })
     }
 
     /// A new, empty Postgres database on the server `admin_url` names (a private server a test

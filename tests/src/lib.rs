@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod pipeline;
 pub mod processes;
 pub mod redis_ns;
+pub mod small_disk;
 
 pub use app::{AppOptions, TestApp, spawn_app, spawn_app_with};
 pub use database::{Backend, TestDatabase};
