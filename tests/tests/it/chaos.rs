@@ -23,9 +23,9 @@ use jobs::payload::InitialSync;
 use rand::{Rng as _, SeedableRng as _};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-const CONTACTS: usize = 3_000;
-const SEED: u64 = 5;
-const WORKER: &str = env!("CARGO_BIN_EXE_conturs-test-worker");
+pub(crate) const CONTACTS: usize = 3_000;
+pub(crate) const SEED: u64 = 5;
+pub(crate) const WORKER: &str = env!("CARGO_BIN_EXE_conturs-test-worker");
 
 /// `CONTURS_CHAOS_LONG=1` runs the long variants by hand: a 60-second 429 storm and Redis
 /// outage, and three rounds of kills; CI runs the short ones.
@@ -39,7 +39,7 @@ fn outage() -> Duration {
 }
 
 /// The disturbed run and its yardstick, built side by side.
-async fn start() -> (Pipeline, Reference) {
+pub(crate) async fn start() -> (Pipeline, Reference) {
     let (pipeline, reference) = tokio::join!(
         Pipeline::start(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
         Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
@@ -49,11 +49,11 @@ async fn start() -> (Pipeline, Reference) {
     (pipeline, reference.expect("reference run"))
 }
 
-fn spawn_worker(p: &Pipeline) -> DynoProcess {
+pub(crate) fn spawn_worker(p: &Pipeline) -> DynoProcess {
     DynoProcess::spawn(std::path::Path::new(WORKER), &p.worker_env()).expect("start worker")
 }
 
-async fn enqueue_sync(p: &Pipeline) {
+pub(crate) async fn enqueue_sync(p: &Pipeline) {
     let portal_id = p.portal_id;
     p.queue
         .enqueue(
@@ -65,7 +65,11 @@ async fn enqueue_sync(p: &Pipeline) {
 }
 
 /// Waits until a run of `job_type` is running (or has already ended), up to two minutes.
-async fn wait_for_running(p: &Pipeline, job_type: JobType, worker: &DynoProcess) -> bool {
+pub(crate) async fn wait_for_running(
+    p: &Pipeline,
+    job_type: JobType,
+    worker: &DynoProcess,
+) -> bool {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let runs = job_runs::Entity::find()

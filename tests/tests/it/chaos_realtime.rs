@@ -1,0 +1,171 @@
+//! Chaos (issue 11): two worker processes run one portal's bulk pipeline while another portal's
+//! contacts change and are re-scored on the realtime lane. The realtime jobs still finish in a
+//! few seconds, and neither portal's HubSpot budget is exceeded (≤ 110 requests in any 10 s,
+//! no 429) even though two processes draw from it.
+
+use std::time::{Duration, Instant};
+
+use conturs_tests::Backend;
+use conturs_tests::bench::{Latencies, bulk_pipeline_done, portal_runs};
+use conturs_tests::chaos::SETTLE;
+use conturs_tests::pipeline::{Pipeline, QueueKind};
+use conturs_tests::processes::DynoProcess;
+use entity::{JobStatus, Lane, job_runs};
+use hubspot_sim::ObjectType;
+use jobs::EnqueueOptions;
+use jobs::payload::{InitialSync, ScoreContact};
+use rand::{Rng as _, SeedableRng as _};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::chaos::{CONTACTS, SEED, enqueue_sync, spawn_worker};
+
+/// The tenant already trained, whose contacts change during the other's bulk pipeline.
+const TRAINED_CONTACTS: usize = 1_500;
+/// One realtime job every TICK while the bulk pipeline runs.
+const TICK: Duration = Duration::from_millis(250);
+const TITLES: [&str; 2] = ["Chief Executive Officer", "Office Intern"];
+/// The realtime promise this suite holds the lane to (DESIGN §1: "a few seconds").
+const P95_LIMIT_MS: f64 = 5_000.0;
+
+fn logs(workers: &[DynoProcess]) -> String {
+    workers
+        .iter()
+        .map(DynoProcess::log)
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_two_workers_keep_realtime_fast_during_a_bulk_sync() {
+    let p = Pipeline::start(Backend::Postgres, QueueKind::Redis, TRAINED_CONTACTS, SEED)
+        .await
+        .expect("pipeline");
+    let trained = p.portal_id;
+    let workers = [spawn_worker(&p), spawn_worker(&p)];
+    enqueue_sync(&p).await;
+    let runs = p.settle(3, SETTLE).await;
+    assert!(
+        runs.iter().all(|r| r.status == JobStatus::Succeeded),
+        "the trained portal's pipeline failed; logs:\n{}",
+        logs(&workers)
+    );
+
+    // The other tenant's whole bulk pipeline, with a realtime job for the trained one each tick.
+    let bulk = p.add_portal(CONTACTS, 7).await.expect("second portal");
+    let ids = p.contact_ids(trained).expect("contacts");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(SEED);
+    p.queue
+        .enqueue(
+            |run_id| InitialSync {
+                run_id,
+                portal_id: bulk,
+            },
+            EnqueueOptions::default(),
+        )
+        .await
+        .expect("enqueue the bulk sync");
+    let started = Instant::now();
+    let mut realtime = Vec::new();
+    let mut tick = tokio::time::interval(TICK);
+    let mut i = 0usize;
+    loop {
+        tick.tick().await;
+        let bulk_runs = portal_runs(&p.db.conn, bulk).await.expect("runs");
+        if bulk_pipeline_done(&bulk_runs) {
+            let failed: Vec<_> = bulk_runs
+                .iter()
+                .filter(|r| r.status != JobStatus::Succeeded)
+                .map(|r| (r.job_type, r.status, r.last_error.clone()))
+                .collect();
+            assert!(failed.is_empty(), "bulk runs failed: {failed:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < SETTLE,
+            "the bulk pipeline did not finish; logs:\n{}",
+            logs(&workers)
+        );
+        // As a webhook would report it: the title changes in HubSpot, then the contact is queued.
+        let contact = ids[rng.random_range(0..ids.len())];
+        p.sim
+            .update_record(
+                trained as u64,
+                ObjectType::Contacts,
+                contact,
+                &[("jobtitle", TITLES[i % TITLES.len()])],
+            )
+            .expect("change a title");
+        i += 1;
+        let job = p
+            .queue
+            .enqueue(
+                |run_id| ScoreContact {
+                    run_id,
+                    portal_id: trained,
+                    contact_ids: vec![contact as i64],
+                    lane: Lane::Realtime,
+                },
+                EnqueueOptions::default(),
+            )
+            .await
+            .expect("enqueue realtime");
+        realtime.push(job.run_id);
+    }
+    let bulk_s = started.elapsed().as_secs_f64();
+
+    // Enqueued → finished, from the ledger, for every realtime job.
+    p.settle(3 + realtime.len(), Duration::from_secs(60)).await;
+    let runs = job_runs::Entity::find()
+        .filter(job_runs::Column::Id.is_in(realtime.iter().copied()))
+        .all(&p.db.conn)
+        .await
+        .expect("realtime runs");
+    assert_eq!(runs.len(), realtime.len());
+    let mut latencies = Latencies::new().expect("histogram");
+    for run in &runs {
+        assert_eq!(
+            run.status,
+            JobStatus::Succeeded,
+            "{:?}: {:?}",
+            run.id,
+            run.last_error
+        );
+        latencies.record_between(run.created_at, run.finished_at.expect("finished"));
+    }
+    let summary = latencies.summary().expect("realtime jobs ran");
+    let stats = p.sim.stats();
+    let budget = |portal: i64| {
+        let s = &stats.portals[&(portal as u64)];
+        (s.requests, s.peak_window_requests, s.rate_limited)
+    };
+    eprintln!(
+        "bulk pipeline of {CONTACTS} contacts {bulk_s:.1} s with 2 workers; {} realtime jobs: \
+         p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms, max {:.0} ms; (requests, peak 10 s window, \
+         429s): bulk {:?}, trained {:?}",
+        summary.count,
+        summary.p50,
+        summary.p95,
+        summary.p99,
+        summary.max,
+        budget(bulk),
+        budget(trained)
+    );
+    assert!(
+        summary.count >= 10,
+        "too few realtime samples: {}",
+        summary.count
+    );
+    assert!(
+        summary.p95 < P95_LIMIT_MS,
+        "realtime p95 {:.0} ms during the bulk sync",
+        summary.p95
+    );
+    for portal in [bulk, trained] {
+        let (_, peak, limited) = budget(portal);
+        assert!(
+            peak <= 110,
+            "portal {portal}: {peak} requests in one 10 s window"
+        );
+        assert_eq!(limited, 0, "portal {portal}: 429s from the simulator");
+    }
+}
