@@ -237,15 +237,18 @@ async fn server_errors_and_a_429_storm_still_return_every_record() {
     assert!(portal_stats.rate_limited > 0, "the storm answered 429");
 }
 
+/// Requests the simulator has served for the client's portal so far.
+fn requests_of(sim: &hubspot_sim::RunningSimulator, portal: &hubspot::PortalClient) -> u64 {
+    sim.stats()
+        .portals
+        .get(&portal.portal_id())
+        .map_or(0, |p| p.requests)
+}
+
 #[tokio::test]
 async fn validation_errors_are_not_retried() {
     let (sim, _client, portal) = connected(10, |_| {}).await;
-    let requests = || {
-        sim.stats()
-            .portals
-            .get(&portal.portal_id())
-            .map_or(0, |p| p.requests)
-    };
+    let requests = || requests_of(&sim, &portal);
     let before = requests();
     let update = ObjectUpdate {
         id: "1000001".into(),
@@ -266,12 +269,7 @@ async fn validation_errors_are_not_retried() {
 #[tokio::test]
 async fn a_missing_property_fails_the_batch_once_and_is_named() {
     let (sim, _client, portal) = connected(10, |_| {}).await;
-    let requests = || {
-        sim.stats()
-            .portals
-            .get(&portal.portal_id())
-            .map_or(0, |p| p.requests)
-    };
+    let requests = || requests_of(&sim, &portal);
     let before = requests();
     let updates: Vec<ObjectUpdate> = (0..10)
         .map(|i| ObjectUpdate {

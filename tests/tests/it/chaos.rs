@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use conturs_tests::Backend;
 use conturs_tests::TestRedis;
+use conturs_tests::app::ApiServer;
 use conturs_tests::chaos::{
     Reference, assert_recovered, assert_recovered_except, watch_score_writes,
 };
@@ -219,13 +220,21 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
     let revoked = p.sim.revoke_tokens(portal).expect("revoke");
     assert!(revoked > 0, "there were tokens to revoke");
 
+    let (cut_off, first_sync) = cut_off(&p, &worker).await;
+    eprintln!("needs reconnect: {:?}", cut_off.status_reason);
+    reconnect_and_recover(&p, &api, &reference, first_sync.id, &worker).await;
+}
+
+/// After a refusal only the customer can fix (revoked grant, missing scope): waits for the
+/// portal to ask for a reconnect, then checks that HubSpot hears nothing more from us for a few
+/// seconds (no retry storm). Returns the portal's row at the cut-off and the failed sync.
+pub(crate) async fn cut_off(
+    p: &Pipeline,
+    worker: &DynoProcess,
+) -> (portals::Model, job_runs::Model) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let cut_off = loop {
-        let portal_row = portals::Entity::find_by_id(p.portal_id)
-            .one(&p.db.conn)
-            .await
-            .expect("portal")
-            .expect("exists");
+        let portal_row = portal_row(p).await;
         if portal_row.status == PortalStatus::NeedsReconnect {
             break portal_row;
         }
@@ -236,14 +245,13 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    eprintln!("needs reconnect: {:?}", cut_off.status_reason);
     let runs = p.settle(1, Duration::from_secs(30)).await;
     let first_sync = runs
-        .iter()
+        .into_iter()
         .find(|r| r.job_type == JobType::InitialSync)
-        .expect("the first sync")
-        .id;
+        .expect("the first sync");
     // No retry storm: a few seconds later HubSpot has seen nothing more from us.
+    let portal = p.portal_id as u64;
     let requests = || p.sim.stats().portals[&portal].requests;
     let at_cut_off = requests();
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -252,17 +260,31 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
         at_cut_off,
         "requests after the portal was cut off"
     );
+    (cut_off, first_sync)
+}
 
+/// The customer reconnects through OAuth: everything ends as if nothing had happened, except
+/// the sync that was cut off, and the portal is ready.
+pub(crate) async fn reconnect_and_recover(
+    p: &Pipeline,
+    api: &ApiServer,
+    reference: &Reference,
+    first_sync: uuid::Uuid,
+    worker: &DynoProcess,
+) {
     hubspot_sim::consent::click_through_install(&api.url("/oauth/hubspot/install"), &api.address)
         .await
         .expect("reconnect through OAuth");
-    assert_recovered_except(&p, &reference, CONTACTS, &[first_sync], || worker.log()).await;
-    let portal_row = portals::Entity::find_by_id(p.portal_id)
+    assert_recovered_except(p, reference, CONTACTS, &[first_sync], || worker.log()).await;
+    assert_eq!(portal_row(p).await.status, PortalStatus::Ready);
+}
+
+async fn portal_row(p: &Pipeline) -> portals::Model {
+    portals::Entity::find_by_id(p.portal_id)
         .one(&p.db.conn)
         .await
         .expect("portal")
-        .expect("exists");
-    assert_eq!(portal_row.status, PortalStatus::Ready);
+        .expect("exists")
 }
 
 /// Redis stops answering mid-sync (frozen: connections hang, nothing is refused) for 10 s, 60 s

@@ -3,13 +3,7 @@
 //! against HubSpot meanwhile; after a reconnect with every scope, the pipeline completes as if
 //! nothing had happened.
 
-use std::time::{Duration, Instant};
-
-use conturs_tests::chaos::assert_recovered_except;
-use entity::{JobType, PortalStatus, portals};
-use sea_orm::EntityTrait;
-
-use super::chaos::{CONTACTS, enqueue_sync, spawn_worker, start};
+use super::chaos::{cut_off, enqueue_sync, reconnect_and_recover, spawn_worker, start};
 
 /// Deals are read last, so the sync gets through companies and contacts first.
 const MISSING: &str = "crm.objects.deals.read";
@@ -28,34 +22,13 @@ async fn chaos_missing_scope_then_reconnected() {
     enqueue_sync(&p).await;
     let worker = spawn_worker(&p);
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let cut_off = loop {
-        let row = portals::Entity::find_by_id(p.portal_id)
-            .one(&p.db.conn)
-            .await
-            .expect("portal")
-            .expect("exists");
-        if row.status == PortalStatus::NeedsReconnect {
-            break row;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the portal never asked for a reconnect; worker log:\n{}",
-            worker.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (cut_off, first_sync) = cut_off(&p, &worker).await;
     let reason = cut_off.status_reason.unwrap_or_default();
     eprintln!("needs reconnect: {reason}");
     assert!(
         reason.contains(MISSING),
         "the reason must name the missing scope: {reason}"
     );
-    let runs = p.settle(1, Duration::from_secs(30)).await;
-    let first_sync = runs
-        .iter()
-        .find(|r| r.job_type == JobType::InitialSync)
-        .expect("the first sync");
     assert_eq!(first_sync.attempts, 1, "a missing scope is not retried");
     assert!(
         first_sync
@@ -65,33 +38,16 @@ async fn chaos_missing_scope_then_reconnected() {
         "the run's error names the scope: {:?}",
         first_sync.last_error
     );
-    let first_sync = first_sync.id;
-
-    // No retry storm: HubSpot hears nothing more from us until the customer reconnects.
-    let requests = || p.sim.stats().portals[&portal].requests;
-    let at_cut_off = requests();
-    let by_status = p.sim.stats().portals[&portal].responses_by_status.clone();
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(
-        requests(),
-        at_cut_off,
-        "requests after the portal was cut off"
+    let stats = p.sim.stats().portals[&portal].clone();
+    eprintln!(
+        "requests before the reconnect {}, by status {:?}",
+        stats.requests, stats.responses_by_status
     );
-    eprintln!("requests before the reconnect {at_cut_off}, by status {by_status:?}");
     assert_eq!(
-        by_status.get(&403).copied(),
+        stats.responses_by_status.get(&403).copied(),
         Some(1),
-        "one refused request, not a storm: {by_status:?}"
+        "one refused request, not a storm: {:?}",
+        stats.responses_by_status
     );
-
-    hubspot_sim::consent::click_through_install(&api.url("/oauth/hubspot/install"), &api.address)
-        .await
-        .expect("reconnect through OAuth");
-    assert_recovered_except(&p, &reference, CONTACTS, &[first_sync], || worker.log()).await;
-    let row = portals::Entity::find_by_id(p.portal_id)
-        .one(&p.db.conn)
-        .await
-        .expect("portal")
-        .expect("exists");
-    assert_eq!(row.status, PortalStatus::Ready);
+    reconnect_and_recover(&p, &api, &reference, first_sync.id, &worker).await;
 }
