@@ -144,6 +144,21 @@ async fn chaos_two_workers_keep_realtime_fast_during_a_bulk_sync() {
     let summary = latencies.summary().expect("realtime jobs ran");
     // Where the slowest ones fell: which of the bulk portal's jobs were running then.
     let bulk_runs = portal_runs(&p.db.conn, bulk).await.expect("bulk runs");
+    for run in bulk_runs
+        .iter()
+        .filter(|r| r.job_type == entity::JobType::TrainModel)
+    {
+        let events: Vec<String> = p
+            .queue
+            .ledger()
+            .timeline(run.id)
+            .await
+            .expect("timeline")
+            .into_iter()
+            .map(|e| format!("{} {} {}", e.at.format("%H:%M:%S%.3f"), e.kind, e.message))
+            .collect();
+        eprintln!("bulk TrainModel timeline: {events:#?}");
+    }
     let mut slowest: Vec<&job_runs::Model> = runs.iter().collect();
     slowest.sort_by_key(|r| std::cmp::Reverse(r.finished_at.map(|f| f - r.created_at)));
     for run in slowest.iter().take(3) {
@@ -156,7 +171,7 @@ async fn chaos_two_workers_keep_realtime_fast_during_a_bulk_sync() {
             .map(|b| b.job_type)
             .collect();
         eprintln!(
-            "slow realtime job: {} ms ({} ms queued), enqueued {:.1} s in, while bulk ran {during:?}",
+            "slow realtime job: {} ms ({} ms queued), enqueued {:.1} s in (at {}), while bulk ran {during:?}",
             run.finished_at
                 .map_or(0, |f| (f - run.created_at).num_milliseconds()),
             run.started_at
@@ -168,7 +183,8 @@ async fn chaos_two_workers_keep_realtime_fast_during_a_bulk_sync() {
                     .min()
                     .unwrap_or(run.created_at))
             .num_milliseconds() as f64
-                / 1000.0
+                / 1000.0,
+            run.created_at.format("%H:%M:%S%.3f"),
         );
     }
     let stats = p.sim.stats();
