@@ -1,7 +1,9 @@
 //! `/api/portals`: list connected HubSpot accounts, read one (status, sync times, the latest
 //! model with its quality metrics, grade distribution, HubSpot budget use) and disconnect one (stop updates, revoke the
 //! refresh token at HubSpot; the properties stay in HubSpot). Reconnecting is the OAuth flow
-//! again (`/oauth/hubspot/install`), which turns the same portal row back on.
+//! again (`/oauth/hubspot/install`), which turns the same portal row back on. A disconnected
+//! portal's CRM data can be purged at once (otherwise retention deletes it after the configured
+//! number of days).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(show))
         .routes(routes!(disconnect))
+        .routes(routes!(purge))
 }
 
 /// Every portal, by id.
@@ -261,6 +264,93 @@ async fn disconnect(
     Ok(Json(
         disconnect_portal(&state, id, "disconnected by an operator").await?,
     ))
+}
+
+/// Rows deleted by a purge, per kind of data.
+#[derive(Debug, Serialize, ToSchema)]
+struct PurgeResult {
+    portal_id: i64,
+    contacts: u64,
+    companies: u64,
+    deals: u64,
+    associations: u64,
+    scores: u64,
+    score_history: u64,
+    models: u64,
+    webhook_events: u64,
+    /// Sync cursors, coalescing claims, deletion tombstones and sealed tokens.
+    other: u64,
+}
+
+/// Deletes a disconnected portal's CRM data now.
+///
+/// Contacts, companies, deals, associations, scores, score history, models, sync cursors,
+/// webhook events and sealed tokens go at once, instead of after the retention period
+/// (`CONTURS_DISCONNECTED_RETENTION_DAYS`). The portal row and the job ledger stay; a
+/// reconnect starts from a fresh InitialSync. Idempotent.
+#[utoipa::path(
+    post,
+    path = "/portals/{id}/purge",
+    operation_id = "purge_portal",
+    tag = "portals",
+    params(("id" = i64, Path, description = "The portal (HubSpot hub) id.")),
+    responses(
+        (status = 200, description = "Purged; rows deleted per kind.", body = PurgeResult),
+        (status = 400, description = "`id` is not an integer (`invalid_path`).",
+            body = ErrorBody),
+        (status = 404, description = "No such portal.", body = ErrorBody),
+        (status = 409, description = "The portal is still connected (`not_disconnected`): \
+            disconnect it first, or its next sync would fetch everything again.",
+            body = ErrorBody),
+        (status = 503, response = Unavailable),
+    )
+)]
+async fn purge(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<PurgeResult>, ApiError> {
+    let report = purge_portal(&state, id, "the API").await?;
+    Ok(Json(PurgeResult {
+        portal_id: id,
+        contacts: report.contacts,
+        companies: report.companies,
+        deals: report.deals,
+        associations: report.associations,
+        scores: report.scores,
+        score_history: report.score_history,
+        models: report.models,
+        webhook_events: report.webhook_events,
+        other: report.other,
+    }))
+}
+
+/// Deletes a disconnected portal's CRM data in one write transaction (the API's and the board's
+/// purge); 409 `not_disconnected` while it is connected. `by` says who asked, for the log.
+pub(crate) async fn purge_portal(
+    state: &AppState,
+    id: i64,
+    by: &str,
+) -> Result<jobs::privacy::PurgeReport, ApiError> {
+    let portal = find(state, id).await?;
+    if portal.status != PortalStatus::Disconnected {
+        return Err(ApiError::conflict(
+            "not_disconnected",
+            format!(
+                "portal {id} is {:?}; disconnect it before purging its data",
+                portal.status
+            ),
+        ));
+    }
+    let txn = platform::db::begin_write(&state.db).await?;
+    let report = jobs::privacy::purge_portal_data(&txn, id).await?;
+    txn.commit().await?;
+    tracing::info!(
+        portal = id,
+        rows = report.total(),
+        by,
+        "portal data purged on request"
+    );
+    Ok(report)
 }
 
 /// Revokes the portal's refresh token (HubSpot first) and marks it disconnected with

@@ -121,6 +121,20 @@ pub enum AssociationKind {
     DealContact,
 }
 
+/// How HubSpot removed a contact: `contact.deletion` can be undone within 90 days
+/// (`contact.restore`); `contact.privacyDeletion` (a GDPR delete) cannot.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionKind {
+    #[sea_orm(string_value = "deleted")]
+    Deleted,
+    #[sea_orm(string_value = "privacy_deleted")]
+    PrivacyDeleted,
+}
+
 /// The CRM object types Conturs syncs.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,

@@ -12,6 +12,7 @@ pub mod clock_ticks;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
+pub mod deleted_contacts;
 pub mod enums;
 pub mod hubspot_usage;
 pub mod job_events;
@@ -39,6 +40,7 @@ pub mod prelude {
     pub use crate::companies::Entity as Companies;
     pub use crate::contacts::Entity as Contacts;
     pub use crate::deals::Entity as Deals;
+    pub use crate::deleted_contacts::Entity as DeletedContacts;
     pub use crate::hubspot_usage::Entity as HubspotUsage;
     pub use crate::job_events::Entity as JobEvents;
     pub use crate::job_runs::Entity as JobRuns;

@@ -115,6 +115,26 @@ impl SimState {
             .map_err(|_| AdminError::NoProperty(object, name.to_owned()))
     }
 
+    /// Deletes a contact for good, as HubSpot's GDPR delete does (the record and its
+    /// associations are gone, not archived), and fires `contact.privacyDeletion`.
+    pub fn gdpr_delete(&self, portal_id: u64, id: u64) -> Result<(), AdminError> {
+        let portal = self.portal_or_err(portal_id)?;
+        {
+            let mut data = portal.write();
+            if !data.store_mut(ObjectType::Contacts).remove(id) {
+                return Err(AdminError::NoRecord(ObjectType::Contacts, id));
+            }
+            data.associations.remove_record(ObjectType::Contacts, id);
+        }
+        self.webhooks.fire(
+            portal_id,
+            self.config.app_id,
+            &Change::PrivacyDeleted { id },
+            ChangeSource::Crm,
+        );
+        Ok(())
+    }
+
     /// Replaces the portal's fault knobs.
     pub fn set_faults(&self, portal_id: u64, faults: FaultConfig) -> Result<(), AdminError> {
         self.portal_or_err(portal_id)?.faults().config = faults;

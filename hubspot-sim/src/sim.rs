@@ -118,6 +118,9 @@ fn preconfigure_webhooks(state: &SimState, url: &str) -> Result<(), StartError> 
                 .subscribe(&format!("{object}.{kind}"), None, true);
         }
     }
+    let _ = state
+        .webhooks
+        .subscribe("contact.privacyDeletion", None, true);
     let watched: [(&str, &[&str]); 3] = [
         (
             "contact",
@@ -261,6 +264,12 @@ impl RunningSimulator {
                     .ok()
             })
             .collect()
+    }
+
+    /// Deletes a contact for good, as a HubSpot user's GDPR delete does (fires
+    /// `contact.privacyDeletion`).
+    pub fn gdpr_delete(&self, portal: u64, id: u64) -> Result<(), AdminError> {
+        self.state.gdpr_delete(portal, id)
     }
 
     /// Creates a record as a HubSpot user would (fires webhooks).

@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod payload;
 pub mod portals;
 pub mod presence;
+pub mod privacy;
 pub mod progress;
 pub mod queue;
 pub mod reconciler;

@@ -1,5 +1,5 @@
-//! Retention: what the ledger and the queue backends keep, and the scheduled pass that deletes
-//! the rest.
+//! Retention: what the ledger, the queue backends and disconnected portals keep, and the
+//! scheduled pass that deletes the rest.
 //!
 //! Every job leaves a ledger row with its events, and the queue backends keep their own copy of
 //! each finished task (apalis never expires them: notes/apalis-1.0.md §4). A portal re-scored
@@ -36,6 +36,8 @@ pub struct RetentionPolicy {
     pub clock_ticks: Duration,
     /// HubSpot usage windows; older ones are folded into each portal's all-time row.
     pub hubspot_usage: Duration,
+    /// A disconnected portal's CRM data (`CONTURS_DISCONNECTED_RETENTION_DAYS`).
+    pub disconnected_portals: Duration,
 }
 
 impl Default for RetentionPolicy {
@@ -47,6 +49,9 @@ impl Default for RetentionPolicy {
             queue_tasks: Duration::from_secs(DAY),
             clock_ticks: Duration::from_secs(30 * DAY),
             hubspot_usage: Duration::from_secs(7 * DAY),
+            disconnected_portals: Duration::from_secs(
+                platform::config::DEFAULT_DISCONNECTED_RETENTION_DAYS * DAY,
+            ),
         }
     }
 }
@@ -58,6 +63,8 @@ pub struct VacuumReport {
     pub queue_tasks_deleted: u64,
     pub clock_ticks_deleted: u64,
     pub usage_windows_compacted: u64,
+    /// Disconnected portals whose CRM data was deleted.
+    pub portals_purged: u64,
 }
 
 /// Why a retention pass stopped.
@@ -82,12 +89,21 @@ pub async fn vacuum(
     )
     .await
     .map_err(LedgerError::from)?;
+    let portals_purged = crate::privacy::purge_expired_portals(
+        queue.ledger().db(),
+        policy.disconnected_portals,
+        Utc::now(),
+    )
+    .await
+    .map_err(LedgerError::from)?
+    .len() as u64;
     let queue_tasks_deleted = vacuum_backend(queue, policy.queue_tasks).await?;
     let report = VacuumReport {
         runs_deleted,
         queue_tasks_deleted,
         clock_ticks_deleted,
         usage_windows_compacted,
+        portals_purged,
     };
     if report != VacuumReport::default() {
         tracing::info!(?report, "retention pass deleted old work");

@@ -17,6 +17,7 @@ mod m20261128_000008_api_intake;
 mod m20261128_000009_hubspot_usage;
 mod m20261128_000010_worker_presence;
 mod m20261129_000011_accounts;
+mod m20261130_000012_deleted_contacts;
 
 /// All Conturs migrations, oldest first.
 pub struct Migrator;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_hubspot_usage::Migration),
             Box::new(m20261128_000010_worker_presence::Migration),
             Box::new(m20261129_000011_accounts::Migration),
+            Box::new(m20261130_000012_deleted_contacts::Migration),
         ]
     }
 }

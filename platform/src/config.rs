@@ -33,6 +33,7 @@ pub mod vars {
     pub const WORKER_CONCURRENCY: &str = "CONTURS_WORKER_CONCURRENCY";
     pub const QUEUE_NAMESPACE: &str = "CONTURS_QUEUE_NAMESPACE";
     pub const WEBHOOK_V1_SIGNATURES: &str = "CONTURS_WEBHOOK_V1_SIGNATURES";
+    pub const DISCONNECTED_RETENTION_DAYS: &str = "CONTURS_DISCONNECTED_RETENTION_DAYS";
 }
 
 /// Where the embedded default keeps its data when `DATABASE_URL` is unset.
@@ -45,6 +46,10 @@ const DEFAULT_PORT: u16 = 8080;
 /// 00:00 UTC every day, in the `cron` crate's six-field form (seconds first).
 pub const DEFAULT_NIGHTLY_SCHEDULE: &str = "0 0 0 * * *";
 const DEFAULT_WORKER_CONCURRENCY: usize = 8;
+/// How long a disconnected portal's CRM data is kept before retention deletes it.
+pub const DEFAULT_DISCONNECTED_RETENTION_DAYS: u64 = 30;
+/// Ten years: anything longer is a typo, not a policy.
+const MAX_DISCONNECTED_RETENTION_DAYS: u64 = 3_650;
 /// Prefix of every Redis key Conturs writes.
 pub const DEFAULT_QUEUE_NAMESPACE: &str = "conturs";
 /// Development-only secrets. Publicly known: they protect nothing and production refuses them.
@@ -264,6 +269,9 @@ pub struct Settings {
     /// Also accept HubSpot's v1 webhook signatures (no timestamp, so no replay protection):
     /// only for apps whose subscriptions HubSpot still signs with v1. Off by default.
     pub accept_v1_webhook_signatures: bool,
+    /// How long a disconnected portal's CRM data (contacts, companies, deals, scores, history,
+    /// models) is kept before the hourly retention pass deletes it; 0 = at the next pass.
+    pub disconnected_retention: std::time::Duration,
 }
 
 impl Settings {
@@ -496,6 +504,23 @@ impl Settings {
             },
         };
 
+        let disconnected_retention = match get(vars::DISCONNECTED_RETENTION_DAYS) {
+            None => DEFAULT_DISCONNECTED_RETENTION_DAYS,
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(days) if days <= MAX_DISCONNECTED_RETENTION_DAYS => days,
+                _ => {
+                    return Err(invalid(
+                        vars::DISCONNECTED_RETENTION_DAYS,
+                        format!(
+                            "must be a whole number of days from 0 to {MAX_DISCONNECTED_RETENTION_DAYS}, got {raw:?}"
+                        ),
+                    ));
+                }
+            },
+        };
+        let disconnected_retention =
+            std::time::Duration::from_secs(disconnected_retention * 86_400);
+
         Ok(Self {
             environment,
             database_url,
@@ -511,6 +536,7 @@ impl Settings {
             worker_concurrency,
             queue_namespace,
             accept_v1_webhook_signatures,
+            disconnected_retention,
         })
     }
 
@@ -532,6 +558,7 @@ impl Settings {
 
 const ALL_VARS: &[&str] = &[
     vars::WEBHOOK_V1_SIGNATURES,
+    vars::DISCONNECTED_RETENTION_DAYS,
     vars::DATABASE_URL,
     vars::REDIS_URL,
     vars::PORT,
@@ -621,6 +648,10 @@ mod tests {
         assert_eq!(s.worker_concurrency, 8);
         assert_eq!(s.queue_namespace, "conturs");
         assert!(!s.accept_v1_webhook_signatures);
+        assert_eq!(
+            s.disconnected_retention,
+            std::time::Duration::from_secs(30 * 86_400)
+        );
         assert_eq!(
             s.insecure_defaults(),
             vec![
@@ -723,6 +754,10 @@ mod tests {
             ("CONTURS_WORKER_CONCURRENCY", "many"),
             ("CONTURS_QUEUE_NAMESPACE", "has spaces"),
             ("CONTURS_QUEUE_NAMESPACE", "a:b"),
+            ("CONTURS_DISCONNECTED_RETENTION_DAYS", "a month"),
+            ("CONTURS_DISCONNECTED_RETENTION_DAYS", "-1"),
+            ("CONTURS_DISCONNECTED_RETENTION_DAYS", "2.5"),
+            ("CONTURS_DISCONNECTED_RETENTION_DAYS", "99999"),
         ];
         for (var, value) in cases {
             let err = error_for(&[(var, value)]);

@@ -310,6 +310,72 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
 }
 
+/// Signs in to the board at `address` with the admin token, as a browser does (`client` must
+/// not follow redirects); returns the session cookie as `name=value`.
+pub async fn board_sign_in(client: &reqwest::Client, address: &str) -> String {
+    let response = client
+        .post(format!("{address}/board/login"))
+        .form(&[("token", ADMIN_TOKEN), ("next", "/board/jobs")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(response.status(), 303, "sign-in redirects");
+    assert_eq!(response.headers()[reqwest::header::LOCATION], "/board/jobs");
+    let set_cookie = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    set_cookie.split(';').next().expect("pair").to_owned()
+}
+
+/// POSTs `body` to the webhook URL `url` signed as HubSpot signs it (v3, with `secret`) at
+/// `timestamp_ms`.
+pub async fn post_signed_webhook(
+    client: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: &[u8],
+    timestamp_ms: i64,
+) -> reqwest::Response {
+    let signature = hubspot::webhook::sign_v3(
+        secret.as_bytes(),
+        hubspot::webhook::SignedRequest {
+            method: "POST",
+            uri: url,
+            body,
+        },
+        timestamp_ms,
+    );
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("X-HubSpot-Signature-v3", signature)
+        .header("X-HubSpot-Request-Timestamp", timestamp_ms.to_string())
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("webhook POST")
+}
+
+/// GET of `path` at `address` as a signed-in operator (board cookie and admin token both):
+/// the status and the body.
+pub async fn operator_get(
+    client: &reqwest::Client,
+    address: &str,
+    cookie: &str,
+    path: &str,
+) -> (u16, Vec<u8>) {
+    let response = client
+        .get(format!("{address}{path}"))
+        .header(reqwest::header::COOKIE, cookie)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path} failed: {e}"));
+    let status = response.status().as_u16();
+    (status, response.bytes().await.expect("body").to_vec())
+}
+
 /// The text between the first `start` and the next `end` (a hidden field's value in a page).
 pub fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();

@@ -52,27 +52,33 @@ impl TestDatabase {
             Backend::Postgres => {
                 let admin_url = std::env::var(POSTGRES_ADMIN_URL_VAR)
                     .unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned());
-                let name = format!("conturs_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url).await.with_context(|| {
-                    format!(
-                        "Postgres is required for these tests: cannot connect to {admin_url} \
-                         (set {POSTGRES_ADMIN_URL_VAR} or run scripts/test, which starts one)"
-                    )
-                })?;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await?;
-                admin.close().await?;
-                let url = DatabaseUrl::parse(&replace_database(&admin_url, &name)?)?;
-                let conn = platform::db::connect(&url).await?;
-                Ok(Self {
-                    conn,
-                    url,
-                    backend,
-                    cleanup: Cleanup::Postgres { admin_url, name },
-                })
+                Self::empty_postgres_on(admin_url).await
             }
         }
+    }
+
+    /// A new, empty Postgres database on the server `admin_url` names (a private server a test
+    /// restarts, say).
+    pub async fn empty_postgres_on(admin_url: String) -> anyhow::Result<Self> {
+        let name = format!("conturs_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url).await.with_context(|| {
+            format!(
+                "Postgres is required for these tests: cannot connect to {admin_url} \
+                 (set {POSTGRES_ADMIN_URL_VAR} or run scripts/test, which starts one)"
+            )
+        })?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        admin.close().await?;
+        let url = DatabaseUrl::parse(&replace_database(&admin_url, &name)?)?;
+        let conn = platform::db::connect(&url).await?;
+        Ok(Self {
+            conn,
+            url,
+            backend: Backend::Postgres,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
     }
 
     /// A new database with every migration applied.

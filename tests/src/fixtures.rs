@@ -17,6 +17,33 @@ pub async fn insert_portal(
     jobs::portals::record_portal(db, id, status, &[]).await
 }
 
+/// A ready portal with one scored contact (id 1) and a queued InitialSync, created through the
+/// API, so every route that names a portal, a contact or a job has something real to answer
+/// with; returns the job's id.
+pub async fn routes_fixture(app: &crate::TestApp, portal: i64) -> String {
+    use sea_orm::ConnectionTrait as _;
+    insert_portal(&app.db.conn, portal, PortalStatus::Ready)
+        .await
+        .expect("portal");
+    app.db
+        .conn
+        .execute_unprepared(&format!(
+            "INSERT INTO scores (portal_id, contact_id, score, grade, scored_at) \
+             VALUES ({portal}, 1, 90, 'A', '2026-11-27T00:00:00Z')"
+        ))
+        .await
+        .expect("score row");
+    let created = app
+        .admin_post(
+            "/api/jobs",
+            &serde_json::json!({"type": "initial_sync", "portal_id": portal}),
+        )
+        .await;
+    assert_eq!(created.status(), 202);
+    let created: serde_json::Value = created.json().await.expect("json");
+    created["id"].as_str().expect("job id").to_owned()
+}
+
 /// Issues tokens for `portal_id` in the simulator (skipping the browser) and saves them in
 /// `store`, as a completed OAuth install would.
 pub async fn save_sim_tokens(

@@ -20,8 +20,10 @@ use secrecy::SecretString;
 use crate::app::{ApiServer, HubSpotApp, serve_api};
 use crate::{Backend, TestDatabase, TestRedis};
 
-const CLIENT_ID: &str = "conturs-test-client";
-const CLIENT_SECRET: &str = "conturs-test-secret";
+/// The HubSpot app a pipeline's simulator and API are configured as.
+pub const CLIENT_ID: &str = "conturs-test-client";
+/// Its client secret (webhook signatures are keyed by it; tests check it never leaks).
+pub const CLIENT_SECRET: &str = "conturs-test-secret";
 /// The key the tokens are sealed with; worker processes get it as `CONTURS_SECRET_KEY`.
 const TOKEN_KEY: [u8; 32] = [9; 32];
 
@@ -49,7 +51,7 @@ pub struct Pipeline {
 }
 
 /// Stops a background task when its owner goes away.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -78,6 +80,20 @@ impl Pipeline {
         seed: u64,
         redis: Option<TestRedis>,
     ) -> anyhow::Result<Self> {
+        let db = TestDatabase::migrated(backend).await?;
+        Self::start_over(db, queue_kind, contacts, seed, redis).await
+    }
+
+    /// Like [`Pipeline::start_with`], over a database the caller made (on a private Postgres
+    /// server the test restarts, say); migrations are applied here.
+    pub async fn start_over(
+        mut db: TestDatabase,
+        queue_kind: QueueKind,
+        contacts: usize,
+        seed: u64,
+        redis: Option<TestRedis>,
+    ) -> anyhow::Result<Self> {
+        db.migrate().await?;
         crate::capture_logs();
         platform::tls::install_crypto_provider();
         let mut config = SimConfig::new(CLIENT_ID, CLIENT_SECRET);
@@ -86,7 +102,6 @@ impl Pipeline {
         let sim = Simulator::start(config).await?;
         let portal_id = sim.portal_id() as i64;
 
-        let db = TestDatabase::migrated(backend).await?;
         crate::fixtures::insert_portal(&db.conn, portal_id, PortalStatus::Connected).await?;
 
         let store = token_store(&db);
@@ -182,6 +197,54 @@ impl Pipeline {
             .ok_or_else(|| anyhow::anyhow!("no simulated portal {portal_id}"))?;
         let data = portal.read();
         Ok(data.contacts.iter_from(0, false).map(|r| r.id).collect())
+    }
+
+    /// Runs the real job handlers (every type, both lanes) in this process until the returned
+    /// guard is dropped.
+    pub fn spawn_workers(&self, name: &str) -> AbortOnDrop {
+        let monitor = jobs::handlers::register_all(
+            apalis::prelude::Monitor::new(),
+            &self.queue,
+            &self.deps,
+            name,
+            4,
+        );
+        AbortOnDrop(tokio::spawn(async move {
+            let _ = monitor.run().await;
+        }))
+    }
+
+    /// Queues InitialSync and waits until it, TrainModel and WriteBack have all succeeded
+    /// (run [`Pipeline::spawn_workers`] first); returns the runs.
+    pub async fn sync_to_done(&self, timeout: Duration) -> Vec<job_runs::Model> {
+        let portal_id = self.portal_id;
+        self.queue
+            .enqueue(
+                |run_id| jobs::payload::InitialSync { run_id, portal_id },
+                jobs::EnqueueOptions::default(),
+            )
+            .await
+            .expect("enqueue InitialSync");
+        self.settle_succeeded(3, timeout).await
+    }
+
+    /// Like [`Pipeline::settle`], and every run must have succeeded.
+    pub async fn settle_succeeded(
+        &self,
+        at_least: usize,
+        timeout: Duration,
+    ) -> Vec<job_runs::Model> {
+        let runs = self.settle(at_least, timeout).await;
+        for run in &runs {
+            assert_eq!(
+                run.status,
+                entity::JobStatus::Succeeded,
+                "{:?}: {:?}",
+                run.job_type,
+                run.last_error
+            );
+        }
+        runs
     }
 
     /// Waits until at least `at_least` runs exist and all are finished; returns them.

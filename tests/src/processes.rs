@@ -254,3 +254,125 @@ impl ProcessUsage {
         std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
     }
 }
+
+/// A private PostgreSQL server on a free port, in a temporary data directory, that a test may
+/// crash and restart without touching the machine's shared server.
+pub struct PostgresServer {
+    bin: PathBuf,
+    data: tempfile::TempDir,
+    port: u16,
+}
+
+impl PostgresServer {
+    /// initdb + start (trust auth, fsync off: a test server). Run as the `postgres` user when
+    /// this process is root, as initdb refuses root.
+    pub async fn start() -> anyhow::Result<Self> {
+        let bin = postgres_bin_dir()?;
+        let data = tempfile::Builder::new()
+            .prefix("conturs-test-pg-")
+            .tempdir()?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let server = Self { bin, data, port };
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(server.data.path())
+                .status()?;
+            anyhow::ensure!(status.success(), "chown of the data directory failed");
+        }
+        server.run_tool(
+            "initdb",
+            &[
+                "-D",
+                &server.dir(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        )?;
+        server.pg_ctl_start()?;
+        Ok(server)
+    }
+
+    /// The admin URL tests create their databases through.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Crashes the server (`pg_ctl stop -m immediate`: no checkpoint, every connection cut, as a
+    /// killed or failed-over server) and starts it again after `down`; WAL recovery runs.
+    pub async fn crash_and_restart(&self, down: Duration) -> anyhow::Result<()> {
+        self.run_tool("pg_ctl", &["-D", &self.dir(), "-m", "immediate", "stop"])?;
+        tokio::time::sleep(down).await;
+        self.pg_ctl_start()
+    }
+
+    fn dir(&self) -> String {
+        self.data.path().display().to_string()
+    }
+
+    fn pg_ctl_start(&self) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir()
+        );
+        let log = format!("{}/server.log", self.dir());
+        self.run_tool(
+            "pg_ctl",
+            &["-D", &self.dir(), "-o", &options, "-l", &log, "-w", "start"],
+        )
+    }
+
+    fn run_tool(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {
+        let exe = self.bin.join(tool);
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let output = command.args(args).stdin(Stdio::null()).output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "{tool} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = self.run_tool("pg_ctl", &["-D", &self.dir(), "-m", "immediate", "stop"]);
+    }
+}
+
+/// Debian's PostgreSQL binaries (`/usr/lib/postgresql/<version>/bin`), newest version first.
+fn postgres_bin_dir() -> anyhow::Result<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|e| anyhow::anyhow!("PostgreSQL server binaries not found: {e}"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("pg_ctl").exists())
+        .collect();
+    versions.sort();
+    versions
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no pg_ctl under /usr/lib/postgresql/*/bin"))
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}

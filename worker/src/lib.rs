@@ -72,12 +72,12 @@ pub fn spawn_maintenance(
     queue: Queue,
     usage: UsageCounter,
     identity: WorkerIdentity,
+    policy: RetentionPolicy,
 ) -> tokio::task::JoinHandle<()> {
     let db = queue.ledger().db().clone();
     tokio::spawn(async move {
         let reconcile = async move {
             let mut reconciler = Reconciler::new(queue.clone());
-            let policy = RetentionPolicy::default();
             let mut next_vacuum = tokio::time::Instant::now() + Duration::from_secs(60);
             loop {
                 if let Err(error) = reconciler.run_once().await {
@@ -98,6 +98,15 @@ pub fn spawn_maintenance(
             presence::beat_forever(db, identity),
         );
     })
+}
+
+/// The retention pass as configured: the defaults, with the disconnected-portal retention
+/// from `CONTURS_DISCONNECTED_RETENTION_DAYS`.
+pub fn retention_policy(settings: &Settings) -> RetentionPolicy {
+    RetentionPolicy {
+        disconnected_portals: settings.disconnected_retention,
+        ..RetentionPolicy::default()
+    }
 }
 
 /// Runs `monitor` until `shutdown`, then stops fetching, starts `drain` so running jobs stop
@@ -143,7 +152,12 @@ pub async fn run_worker_process() -> anyhow::Result<()> {
     );
     let drain = queue.drain().clone();
     let identity = WorkerIdentity::current(name.clone(), settings.worker_concurrency);
-    let maintenance = spawn_maintenance(queue, deps.hubspot.usage().clone(), identity.clone());
+    let maintenance = spawn_maintenance(
+        queue,
+        deps.hubspot.usage().clone(),
+        identity.clone(),
+        retention_policy(&settings),
+    );
     run_monitor(monitor, drain, platform::shutdown::terminate_signal()).await?;
     maintenance.abort();
     // What the draining jobs sent since the last flush.

@@ -226,6 +226,13 @@ fn actions(session: &Session, portal: &portals::Model) -> Markup {
     let action = format!("/board/portals/{}/action", portal.id);
     let connected = portal.status != PortalStatus::Disconnected;
     html! {
+        @if !connected {
+            div.actions {
+                (layout::action_button(session, &action, "Delete data now",
+                    "Delete this portal's contacts, companies, deals, scores, history and models now, instead of after the retention period?",
+                    "danger", &[("do", "purge")]))
+            }
+        }
         @if connected {
             div.actions {
                 (layout::action_button(session, &action, "Re-sync now",
@@ -250,7 +257,7 @@ pub struct ActionForm {
 }
 
 /// `POST /board/portals/{id}/action`: re-sync (InitialSync), retrain (TrainModel), nightly
-/// (NightlyResync), or disconnect.
+/// (NightlyResync), disconnect, or (once disconnected) purge its CRM data.
 pub async fn action(
     State(state): State<AppState>,
     session: Session,
@@ -272,6 +279,12 @@ pub async fn action(
             .await?;
             tracing::info!(portal = id, "portal disconnected from the board");
             let done = crate::web::shell::done_query("Disconnected.");
+            return Ok(Redirect::to(&format!("/board/portals/{id}?done={done}")).into_response());
+        }
+        "purge" => {
+            let report = crate::portal_routes::purge_portal(&state, id, "the board").await?;
+            let done = format!("Deleted {} rows of CRM data.", report.total());
+            let done = url::form_urlencoded::byte_serialize(done.as_bytes()).collect::<String>();
             return Ok(Redirect::to(&format!("/board/portals/{id}?done={done}")).into_response());
         }
         other => {

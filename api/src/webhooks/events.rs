@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use entity::DeletionKind;
 use serde::Deserialize;
 
 /// HubSpot sends at most 100 events per request.
@@ -112,8 +113,12 @@ pub enum Action {
     Score(Vec<i64>),
     /// A company input changed: re-score the contacts of this company.
     ScoreCompanyContacts(i64),
-    /// Contacts gone from HubSpot (deleted, or merged into another): archive them and clear
-    /// their scores; then score `survivor` if any (a merge).
+    /// A contact HubSpot deleted (restorably, or for privacy): forget everything about it.
+    Purge(i64, DeletionKind),
+    /// A contact HubSpot restored (or created): score it, lifting a restorable deletion.
+    Restore(i64),
+    /// Contacts merged into another: archive them and clear their scores; then score
+    /// `survivor` if any.
     Remove {
         archive: Vec<i64>,
         survivor: Option<i64>,
@@ -168,11 +173,9 @@ pub fn classify(event: &WebhookEvent, used: &UsedProperties) -> Action {
         "contact.propertyChange" => {
             property_action(event, &used.contacts, || Action::Score(vec![id]))
         }
-        "contact.creation" | "contact.restore" => Action::Score(vec![id]),
-        "contact.deletion" | "contact.privacyDeletion" => Action::Remove {
-            archive: vec![id],
-            survivor: None,
-        },
+        "contact.creation" | "contact.restore" => Action::Restore(id),
+        "contact.deletion" => Action::Purge(id, DeletionKind::Deleted),
+        "contact.privacyDeletion" => Action::Purge(id, DeletionKind::PrivacyDeleted),
         "contact.merge" => {
             let survivor = event
                 .new_object_id
@@ -229,7 +232,7 @@ mod tests {
         let body = br#"[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]"#;
         let events = parse_batch(body).expect("valid");
         assert_eq!(events[0].portal_id, 62515);
-        assert_eq!(classify(&events[0], &used()), Action::Score(vec![123]));
+        assert_eq!(classify(&events[0], &used()), Action::Restore(123));
         assert_eq!(
             events[0].dedupe_key(),
             "contact.creation:123::1564113600000"
@@ -291,10 +294,14 @@ mod tests {
         );
         assert_eq!(
             classify(&deletion, &used()),
-            Action::Remove {
-                archive: vec![5],
-                survivor: None
-            }
+            Action::Purge(5, DeletionKind::Deleted)
+        );
+        let erased = event(
+            r#"{"portalId":1,"subscriptionType":"contact.privacyDeletion","objectId":5,"occurredAt":1}"#,
+        );
+        assert_eq!(
+            classify(&erased, &used()),
+            Action::Purge(5, DeletionKind::PrivacyDeleted)
         );
         let merge = event(
             r#"{"portalId":1,"subscriptionType":"contact.merge","objectId":5,"occurredAt":1,"primaryObjectId":5,"mergedObjectIds":[5,9,8]}"#,

@@ -1,5 +1,7 @@
 //! Recording a verified batch and turning it into work, fast (HubSpot gives up after 5 s):
-//! de-duplicate against `webhook_events`, apply deletions and merges, and queue realtime
+//! de-duplicate against `webhook_events`, purge contacts HubSpot deleted (`jobs::privacy`:
+//! their data goes, a tombstone of the id stays; a restore lifts a plain deletion's), archive
+//! merged-away ones, skip contacts deleted earlier, and queue realtime
 //! scoring with per-contact coalescing (`jobs::coalesce::enqueue_scoring`), one call per portal.
 //!
 //! An event that asks for scoring is first recorded with outcome `enqueued` and no
@@ -12,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    Lane, PortalStatus, WebhookOutcome, contacts, portals, scores, unknown_portal_events,
-    webhook_events,
+    DeletionKind, Lane, PortalStatus, WebhookOutcome, contacts, portals, scores,
+    unknown_portal_events, webhook_events,
 };
 use jobs::coalesce::enqueue_scoring;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -35,8 +37,10 @@ pub struct IntakeReport {
     /// Seen before (a redelivery, or a repeat within the batch).
     pub duplicates: usize,
     pub ignored: usize,
-    /// Contacts archived because HubSpot deleted or merged them away.
+    /// Contacts archived because HubSpot merged them into another.
     pub archived: usize,
+    /// Contacts HubSpot deleted (or erased for privacy) whose stored data was purged.
+    pub purged: usize,
     /// Events whose contacts got a new scoring run.
     pub enqueued: usize,
     /// Events folded into scoring runs already waiting.
@@ -155,6 +159,7 @@ async fn portal_batch(
 
     let mut new_rows = Vec::new();
     let mut to_archive = BTreeSet::new();
+    let mut removals = Removals::default();
     let mut planned = Vec::new();
     for event in &events {
         let key = event.dedupe_key();
@@ -173,6 +178,24 @@ async fn portal_batch(
         };
         let contacts = match action {
             Action::Score(contacts) => contacts,
+            Action::Restore(contact) => {
+                removals.restored.insert(contact);
+                vec![contact]
+            }
+            Action::Purge(contact, kind) => {
+                report.purged += 1;
+                removals.purge(contact, kind);
+                ignore(
+                    event,
+                    &key,
+                    "deleted in HubSpot: everything stored about the contact was purged",
+                    now,
+                    previous,
+                    &mut new_rows,
+                    report,
+                );
+                continue;
+            }
             Action::ScoreCompanyContacts(company) => {
                 let contacts = company_contacts(state, portal_id, company).await?;
                 if contacts.is_empty() {
@@ -220,14 +243,23 @@ async fn portal_batch(
             new: previous.is_none(),
         });
     }
-    // A contact removed by this batch is not scored, even if another event asks for it.
+    // A contact removed by this batch, or deleted before (and not restored since), is not
+    // scored, even if another event asks for it.
+    let blocked = removals
+        .blocked(
+            &state.db,
+            portal_id,
+            planned.iter().flat_map(|p| p.contacts.iter().copied()),
+        )
+        .await?;
     for plan in &mut planned {
-        plan.contacts.retain(|c| !to_archive.contains(c));
+        plan.contacts
+            .retain(|c| !to_archive.contains(c) && !blocked.contains(c));
     }
     let (planned, emptied): (Vec<_>, Vec<_>) =
         planned.into_iter().partition(|p| !p.contacts.is_empty());
     for plan in emptied {
-        let reason = "its contacts were removed from HubSpot in the same batch";
+        let reason = "its contacts were deleted or merged away in HubSpot";
         let previous = existing.get(&plan.key);
         ignore(
             plan.event,
@@ -249,7 +281,7 @@ async fn portal_batch(
         ));
     }
 
-    record(state, portal_id, new_rows, &to_archive).await?;
+    record(state, portal_id, new_rows, &to_archive, &removals, now).await?;
     if planned.is_empty() {
         return Ok(());
     }
@@ -354,14 +386,58 @@ fn row(
     }
 }
 
-/// Writes the new events, and archives removed contacts with their scores cleared, atomically.
+/// Deletions and restores a batch asks for.
+#[derive(Default)]
+struct Removals {
+    purge: BTreeMap<i64, DeletionKind>,
+    restored: BTreeSet<i64>,
+}
+
+impl Removals {
+    fn purge(&mut self, contact: i64, kind: DeletionKind) {
+        let entry = self.purge.entry(contact).or_insert(kind);
+        // A privacy deletion is final, whatever else the batch says.
+        if kind == DeletionKind::PrivacyDeleted {
+            *entry = kind;
+        }
+    }
+
+    /// Contacts of `ids` that must not be scored: purged by this batch, erased for privacy
+    /// before, or deleted before and not restored by this batch.
+    async fn blocked(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        portal_id: i64,
+        ids: impl Iterator<Item = i64>,
+    ) -> Result<HashSet<i64>, DbErr> {
+        let tombstones = jobs::privacy::tombstoned(db, portal_id, ids).await?;
+        let mut blocked: HashSet<i64> = tombstones
+            .into_iter()
+            .filter(|(id, kind)| {
+                *kind == DeletionKind::PrivacyDeleted || !self.restored.contains(id)
+            })
+            .map(|(id, _)| id)
+            .collect();
+        blocked.extend(self.purge.keys().copied());
+        Ok(blocked)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.purge.is_empty() && self.restored.is_empty()
+    }
+}
+
+/// Writes the new events, archives merged-away contacts with their scores cleared, purges
+/// deleted ones and lifts the deletion of restored ones, atomically.
 async fn record(
     state: &AppState,
     portal_id: i64,
     rows: Vec<webhook_events::ActiveModel>,
     archive: &BTreeSet<i64>,
+    removals: &Removals,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    if rows.is_empty() && archive.is_empty() {
+    if rows.is_empty() && archive.is_empty() && removals.is_empty() {
         return Ok(());
     }
     let txn = platform::db::begin_write(&state.db).await?;
@@ -380,6 +456,31 @@ async fn record(
     }
     if !archive.is_empty() {
         archive_contacts(&txn, portal_id, archive).await?;
+    }
+    let restored: Vec<i64> = removals
+        .restored
+        .iter()
+        .copied()
+        .filter(|c| !removals.purge.contains_key(c))
+        .collect();
+    jobs::privacy::lift_tombstones(&txn, portal_id, &restored).await?;
+    for kind in [DeletionKind::Deleted, DeletionKind::PrivacyDeleted] {
+        let ids: Vec<i64> = removals
+            .purge
+            .iter()
+            .filter(|(_, k)| **k == kind)
+            .map(|(id, _)| *id)
+            .collect();
+        let purged = jobs::privacy::purge_contacts(&txn, portal_id, &ids, kind, now).await?;
+        if !ids.is_empty() {
+            tracing::info!(
+                portal_id,
+                contacts = ids.len(),
+                rows = purged.total(),
+                ?kind,
+                "purged contacts HubSpot deleted"
+            );
+        }
     }
     txn.commit().await
 }

@@ -39,7 +39,11 @@ pub fn router(state: Arc<SimState>) -> Router {
                 &format!("{base}/{{object}}/batch/update"),
                 post(objects::batch_update),
             )
-            .route(&format!("{base}/{{object}}/search"), post(search::search));
+            .route(&format!("{base}/{{object}}/search"), post(search::search))
+            .route(
+                &format!("{base}/{{object}}/gdpr-delete"),
+                post(objects::gdpr_delete),
+            );
     }
     for base in ["/crm/v4/associations", "/crm/associations/2026-03"] {
         api = api.route(

@@ -279,6 +279,50 @@ pub async fn update_one(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct GdprDeleteBody {
+    object_id: Value,
+    #[serde(default)]
+    id_property: Option<String>,
+}
+
+/// `POST /crm/v3/objects/contacts/gdpr-delete` `{objectId, idProperty?}`: deletes the contact
+/// for good (no restore) and fires `contact.privacyDeletion`; 204. An unknown email is
+/// blocklisted by HubSpot and also answers 204; an unknown id is a 404.
+pub async fn gdpr_delete(
+    State(state): State<Arc<SimState>>,
+    Extension(caller): Extension<Caller>,
+    Path(object): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let object = object_type(&object)?;
+    if object != ObjectType::Contacts {
+        return Err(ApiError::not_found(
+            "GDPR deletion exists for contacts only.",
+        ));
+    }
+    caller.require(&[object.write_scope()])?;
+    let body: GdprDeleteBody = parse_json(&body)?;
+    let key = id_text(&body.object_id);
+    let found = {
+        let portal = caller.portal.read();
+        [false, true].into_iter().find_map(|archived| {
+            find_by(&portal, object, &key, body.id_property.as_deref(), archived)
+        })
+    };
+    match found {
+        Some(id) => {
+            state
+                .gdpr_delete(caller.portal.id, id)
+                .map_err(|_| not_found(&key))?;
+        }
+        None if body.id_property.as_deref() == Some("email") => {}
+        None => return Err(not_found(&key)),
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct BatchReadBody {
     #[serde(default)]
     properties: Vec<String>,

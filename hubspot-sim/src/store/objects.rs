@@ -183,6 +183,19 @@ impl ObjectStore {
         Some(changed)
     }
 
+    /// Removes a record for good (a GDPR delete: it cannot be restored, reads do not find it);
+    /// `false` if it does not exist.
+    pub fn remove(&mut self, id: u64) -> bool {
+        match self.position(id) {
+            Some(at) => {
+                self.records.remove(at);
+                self.recently_changed.remove(&id);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Archives a live record; `false` if it does not exist or is already archived.
     pub fn archive(&mut self, id: u64, now_ms: i64) -> bool {
         match self.position(id) {

@@ -65,6 +65,10 @@ pub enum Change {
         object: ObjectType,
         id: u64,
     },
+    /// A contact permanently deleted for privacy (GDPR): `contact.privacyDeletion`.
+    PrivacyDeleted {
+        id: u64,
+    },
     PropertyChanged {
         object: ObjectType,
         id: u64,
@@ -114,9 +118,10 @@ pub struct WebhookHub {
 }
 
 /// Event types HubSpot's subscription API accepts for our object types.
-pub const EVENT_TYPES: [&str; 18] = [
+pub const EVENT_TYPES: [&str; 19] = [
     "contact.creation",
     "contact.deletion",
+    "contact.privacyDeletion",
     "contact.propertyChange",
     "contact.merge",
     "contact.restore",
@@ -257,6 +262,7 @@ impl WebhookHub {
         let (object, id, suffix, property) = match change {
             Change::Created { object, id } => (*object, *id, "creation", None),
             Change::Deleted { object, id } => (*object, *id, "deletion", None),
+            Change::PrivacyDeleted { id } => (ObjectType::Contacts, *id, "privacyDeletion", None),
             Change::PropertyChanged {
                 object,
                 id,
@@ -292,7 +298,7 @@ impl WebhookHub {
             });
             match (suffix, property) {
                 ("creation", _) => body["changeFlag"] = json!("NEW"),
-                ("deletion", _) => body["changeFlag"] = json!("DELETED"),
+                ("deletion" | "privacyDeletion", _) => body["changeFlag"] = json!("DELETED"),
                 (_, Some((name, value))) => {
                     body["propertyName"] = json!(name);
                     body["propertyValue"] = json!(value);

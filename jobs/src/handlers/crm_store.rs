@@ -68,12 +68,27 @@ fn time(raw: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn text(object: &CrmObject, name: &str) -> Option<String> {
+/// Longest raw property value kept (characters). HubSpot allows 65,536 for a text property;
+/// nothing Conturs reads needs more than a few hundred, and a hostile 10 MB value must not
+/// reach the database or the model whole.
+pub const MAX_RAW_VALUE_CHARS: usize = 4_096;
+
+/// `value` made safe to store: control characters other than tab and newline removed
+/// (Postgres refuses NUL in text and JSON), cut to `max_chars` characters.
+pub fn clean_value(value: &str, max_chars: usize) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .take(max_chars)
+        .collect()
+}
+
+/// A typed column's value: cleaned, trimmed, at most the column's width, `None` when empty.
+fn text(object: &CrmObject, name: &str, max_chars: usize) -> Option<String> {
     object
         .property(name)
-        .map(str::trim)
+        .map(|v| clean_value(v.trim(), max_chars).trim().to_owned())
         .filter(|v| !v.is_empty())
-        .map(str::to_owned)
 }
 
 fn number(object: &CrmObject, name: &str) -> Option<f64> {
@@ -84,7 +99,18 @@ fn number(object: &CrmObject, name: &str) -> Option<f64> {
 }
 
 fn raw_properties(object: &CrmObject) -> Value {
-    serde_json::to_value(&object.properties).unwrap_or(Value::Null)
+    Value::Object(
+        object
+            .properties
+            .iter()
+            .map(|(name, value)| {
+                (
+                    clean_value(name, 255),
+                    Value::String(clean_value(value, MAX_RAW_VALUE_CHARS)),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The contact's primary company: HubSpot's `contact_to_company` type (id 1) when labelled,
@@ -115,12 +141,12 @@ pub async fn upsert_page<C: ConnectionTrait>(
                 Some(companies::ActiveModel {
                     portal_id: Set(portal_id),
                     id: Set(hubspot_id(&r.id)?),
-                    name: Set(text(r, "name")),
-                    domain: Set(text(r, "domain")),
-                    industry: Set(text(r, "industry")),
+                    name: Set(text(r, "name", 512)),
+                    domain: Set(text(r, "domain", 255)),
+                    industry: Set(text(r, "industry", 128)),
                     employees: Set(number(r, "numberofemployees").map(|v| v as i64)),
                     annual_revenue: Set(number(r, "annualrevenue")),
-                    country: Set(text(r, "country")),
+                    country: Set(text(r, "country", 128)),
                     properties: Set(raw_properties(r)),
                     hs_created_at: Set(time(r.created_at.as_deref())),
                     hs_updated_at: Set(time(r.updated_at.as_deref())),
@@ -138,21 +164,29 @@ pub async fn upsert_page<C: ConnectionTrait>(
             Ok(written)
         }
         ObjectType::Contacts => {
+            // Read before HubSpot deleted them and still in flight: never stored again.
+            let deleted = crate::privacy::tombstoned(
+                db,
+                portal_id,
+                records.iter().filter_map(|r| hubspot_id(&r.id)),
+            )
+            .await?;
             let rows: Vec<_> = records
                 .iter()
+                .filter(|r| hubspot_id(&r.id).is_none_or(|id| !deleted.contains_key(&id)))
                 .filter_map(|r| {
                     Some(contacts::ActiveModel {
                         portal_id: Set(portal_id),
                         id: Set(hubspot_id(&r.id)?),
-                        email: Set(text(r, "email")),
-                        first_name: Set(text(r, "firstname")),
-                        last_name: Set(text(r, "lastname")),
-                        job_title: Set(text(r, "jobtitle")),
-                        hs_seniority: Set(text(r, "hs_seniority")),
-                        hs_role: Set(text(r, "hs_role")),
-                        lifecycle_stage: Set(text(r, "lifecyclestage")),
-                        lead_status: Set(text(r, "hs_lead_status")),
-                        country: Set(text(r, "country")),
+                        email: Set(text(r, "email", 320)),
+                        first_name: Set(text(r, "firstname", 255)),
+                        last_name: Set(text(r, "lastname", 255)),
+                        job_title: Set(text(r, "jobtitle", 512)),
+                        hs_seniority: Set(text(r, "hs_seniority", 64)),
+                        hs_role: Set(text(r, "hs_role", 64)),
+                        lifecycle_stage: Set(text(r, "lifecyclestage", 64)),
+                        lead_status: Set(text(r, "hs_lead_status", 64)),
+                        country: Set(text(r, "country", 128)),
                         company_id: Set(primary_company(r)),
                         properties: Set(raw_properties(r)),
                         hs_created_at: Set(time(r.created_at.as_deref())),
@@ -175,9 +209,9 @@ pub async fn upsert_page<C: ConnectionTrait>(
                     Some(deals::ActiveModel {
                         portal_id: Set(portal_id),
                         id: Set(hubspot_id(&r.id)?),
-                        name: Set(text(r, "dealname")),
-                        pipeline: Set(text(r, "pipeline")),
-                        stage: Set(text(r, "dealstage")),
+                        name: Set(text(r, "dealname", 512)),
+                        pipeline: Set(text(r, "pipeline", 128)),
+                        stage: Set(text(r, "dealstage", 128)),
                         amount: Set(number(r, "amount")),
                         close_date: Set(time(r.property("closedate"))),
                         is_closed: Set(facts.closed),
@@ -248,6 +282,26 @@ pub async fn replace_links<C: ConnectionTrait>(
     kind: AssociationKind,
     links: &[(i64, i64)],
 ) -> Result<(), DbErr> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let deleted = match kind {
+        AssociationKind::DealContact => {
+            crate::privacy::tombstoned(db, portal_id, links.iter().map(|(_, to)| *to)).await?
+        }
+        AssociationKind::ContactCompany => {
+            crate::privacy::tombstoned(db, portal_id, links.iter().map(|(from, _)| *from)).await?
+        }
+        AssociationKind::DealCompany => Default::default(),
+    };
+    let links: Vec<&(i64, i64)> = links
+        .iter()
+        .filter(|(from, to)| match kind {
+            AssociationKind::DealContact => !deleted.contains_key(to),
+            AssociationKind::ContactCompany => !deleted.contains_key(from),
+            AssociationKind::DealCompany => true,
+        })
+        .collect();
     if links.is_empty() {
         return Ok(());
     }
@@ -422,4 +476,42 @@ pub async fn portal_facts<C: ConnectionTrait>(
         contacts: out,
         closed_won_deals,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_values_are_cleaned_and_cut() {
+        assert_eq!(
+            clean_value("VP\u{0}\u{7} Sales\r\n\tEMEA", 100),
+            "VP Sales\n\tEMEA"
+        );
+        assert_eq!(
+            clean_value(&"é".repeat(10), 4),
+            "éééé",
+            "cut on characters, not bytes"
+        );
+        let mut object: CrmObject =
+            serde_json::from_value(serde_json::json!({"id": "1"})).expect("object");
+        object
+            .properties
+            .insert("jobtitle".into(), format!("  {}  ", "x".repeat(10_000_000)));
+        object
+            .properties
+            .insert("country".into(), "\u{0}\u{1}".into());
+        assert_eq!(text(&object, "jobtitle", 512).map(|t| t.len()), Some(512));
+        assert_eq!(
+            text(&object, "country", 128),
+            None,
+            "nothing left but control characters"
+        );
+        let raw = raw_properties(&object);
+        assert_eq!(
+            raw["jobtitle"].as_str().map(|v| v.chars().count()),
+            Some(MAX_RAW_VALUE_CHARS)
+        );
+        assert_eq!(raw["country"], "");
+    }
 }

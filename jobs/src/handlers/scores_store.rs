@@ -159,6 +159,13 @@ pub async fn store_scores<C: ConnectionTrait>(
     results: &[(i64, ContactScore)],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, DbErr> {
+    // Contacts HubSpot deleted while this batch was being scored get no score back.
+    let deleted =
+        crate::privacy::tombstoned(db, portal_id, results.iter().map(|(id, _)| *id)).await?;
+    let results: Vec<&(i64, ContactScore)> = results
+        .iter()
+        .filter(|(id, _)| !deleted.contains_key(id))
+        .collect();
     if results.is_empty() {
         return Ok(Vec::new());
     }
@@ -173,7 +180,7 @@ pub async fn store_scores<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(results.len());
     let mut history = Vec::new();
     let mut to_write = Vec::new();
-    for (contact_id, result) in results {
+    for (contact_id, result) in results.iter().copied() {
         let previous = existing.get(contact_id);
         let mut row = scores::Model {
             portal_id,

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use conturs_tests::app::ADMIN_TOKEN;
 use conturs_tests::{Backend, TestApp, spawn_app};
 use entity::{JobStatus, JobType, Lane, PortalStatus};
-use sea_orm::{ConnectionTrait, Iterable};
+use sea_orm::Iterable;
 use serde_json::{Value, json};
 
 /// Every route the API serves, as the document must list it.
@@ -36,6 +36,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/portals/{id}/disconnect"),
     ("GET", "/api/portals/{portal}/scores/top"),
     ("GET", "/api/portals/{portal}/contacts/{contact}/score"),
+    // Last: it deletes the portal's data the routes above read.
+    ("POST", "/api/portals/{id}/purge"),
 ];
 
 /// The one `/api` route that needs no admin token.
@@ -405,26 +407,7 @@ async fn document_lists_exactly_the_routes_the_app_serves() {
 
     // Real rows, so that routes with ids answer as they would in use.
     let portal = 4_242_i64;
-    jobs::portals::record_portal(&app.db.conn, portal, PortalStatus::Ready, &[])
-        .await
-        .expect("portal");
-    app.db
-        .conn
-        .execute_unprepared(&format!(
-            "INSERT INTO scores (portal_id, contact_id, score, grade, scored_at) \
-             VALUES ({portal}, 1, 90, 'A', '2026-11-27T00:00:00Z')"
-        ))
-        .await
-        .expect("score row");
-    let created = app
-        .admin_post(
-            "/api/jobs",
-            &json!({"type": "initial_sync", "portal_id": portal}),
-        )
-        .await;
-    assert_eq!(created.status(), 202);
-    let created: Value = created.json().await.expect("json");
-    let job = created["id"].as_str().expect("job id").to_owned();
+    let job = conturs_tests::fixtures::routes_fixture(&app, portal).await;
 
     for (method, template) in ROUTES {
         let path = concrete(template, &job, portal);
@@ -479,12 +462,28 @@ async fn api_operations_require_the_admin_bearer_and_public_ones_do_not() {
                 .expect("request");
             assert_eq!(response.status(), 401, "{method} {path} without a token");
             conforms(&json, method.as_str(), &path, response).await;
+            // Nor with a wrong one (a prefix of the real one, another scheme, the token bare).
+            for wrong in [
+                format!("Bearer {}", &ADMIN_TOKEN[..ADMIN_TOKEN.len() - 1]),
+                format!("Bearer {ADMIN_TOKEN}x"),
+                format!("Basic {ADMIN_TOKEN}"),
+                ADMIN_TOKEN.to_owned(),
+            ] {
+                let response = app
+                    .client
+                    .request(method.clone(), app.url(&concrete_path))
+                    .header("authorization", wrong)
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(response.status(), 401, "{method} {path} with a wrong token");
+            }
         } else {
             assert!(op.security.is_empty(), "{method} {path} is public");
         }
     }
     assert_eq!(
-        protected, 12,
+        protected, 13,
         "every /api route but the document, and /metrics"
     );
 }

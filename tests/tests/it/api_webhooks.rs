@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use conturs_tests::app::{CLIENT_ID, CLIENT_SECRET};
+use conturs_tests::app::{CLIENT_ID, CLIENT_SECRET, post_signed_webhook};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{AppOptions, Backend, TestApp, spawn_app, spawn_app_with};
 use entity::{
@@ -26,24 +26,7 @@ const PORTAL: i64 = 4242;
 /// POSTs `body` signed like HubSpot (v3) at `timestamp_ms`.
 async fn post_signed_at(app: &TestApp, body: &[u8], timestamp_ms: i64) -> reqwest::Response {
     let url = app.url("/webhooks/hubspot");
-    let signature = sign_v3(
-        CLIENT_SECRET.as_bytes(),
-        SignedRequest {
-            method: "POST",
-            uri: &url,
-            body,
-        },
-        timestamp_ms,
-    );
-    app.client
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("X-HubSpot-Signature-v3", signature)
-        .header("X-HubSpot-Request-Timestamp", timestamp_ms.to_string())
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("webhook POST")
+    post_signed_webhook(&app.client, &url, CLIENT_SECRET, body, timestamp_ms).await
 }
 
 async fn post_signed(app: &TestApp, events: &Value) -> reqwest::Response {
@@ -481,7 +464,8 @@ async fn deletions_merges_and_company_changes() {
     let result =
         report(post_signed(&app, &json!([base("contact.deletion", 1), merge, company])).await)
             .await;
-    assert_eq!(result["archived"], 2);
+    assert_eq!(result["archived"], 1);
+    assert_eq!(result["purged"], 1);
 
     let contact = |id: i64| {
         let db = app.db.conn.clone();
@@ -490,12 +474,17 @@ async fn deletions_merges_and_company_changes() {
                 .one(&db)
                 .await
                 .expect("read")
-                .expect("contact")
         }
     };
-    assert!(contact(1).await.archived, "deleted contact archived");
-    assert!(contact(3).await.archived, "merged-away contact archived");
-    assert!(!contact(2).await.archived, "the survivor stays");
+    assert_eq!(contact(1).await, None, "deleted contact purged");
+    assert!(
+        contact(3).await.expect("contact").archived,
+        "merged-away contact archived"
+    );
+    assert!(
+        !contact(2).await.expect("contact").archived,
+        "the survivor stays"
+    );
     let left: Vec<i64> = scores::Entity::find()
         .all(&app.db.conn)
         .await
@@ -617,4 +606,101 @@ async fn disconnected_portals_are_acknowledged_and_ignored() {
     assert!(score_runs(&app).await.is_empty());
     let recorded = rows(&app).await;
     assert_eq!(recorded[0].outcome, WebhookOutcome::Ignored);
+}
+
+#[tokio::test]
+async fn hostile_bodies_get_a_clear_4xx_and_store_nothing() {
+    let app = spawn_app(Backend::Sqlite).await;
+    insert_portal(&app.db.conn, PORTAL, PortalStatus::Ready)
+        .await
+        .expect("portal");
+    let now = Utc::now().timestamp_millis();
+    let valid = serde_json::to_vec(&json!([change(PORTAL, 1, "jobtitle", now)])).expect("json");
+    let event_with = |field: &str, value: Value| {
+        let mut event = change(PORTAL, 1, "jobtitle", now);
+        event[field] = value;
+        serde_json::to_vec(&json!([event])).expect("json")
+    };
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes();
+    let mut deep_field = change(PORTAL, 2, "jobtitle", now);
+    deep_field["extra"] = json!(null);
+    let deep_field = serde_json::to_string(&json!([deep_field]))
+        .expect("json")
+        .replace("null", &String::from_utf8(nested(10_000)).expect("ascii"))
+        .into_bytes();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("a truncated body", valid[..valid.len() - 7].to_vec()),
+        ("not JSON", b"hello, HubSpot".to_vec()),
+        ("invalid UTF-8", b"[\"\xff\xfe\"]".to_vec()),
+        ("an empty body", Vec::new()),
+        ("null", b"null".to_vec()),
+        ("an object, not a batch", b"{\"portalId\":1}".to_vec()),
+        ("arrays nested 100,000 deep", nested(100_000)),
+        ("a string object id", event_with("objectId", json!("abc"))),
+        ("a fractional portal id", event_with("portalId", json!(1.5))),
+        (
+            "an out-of-range time",
+            event_with("occurredAt", json!(i64::MAX)),
+        ),
+        (
+            "a 512 KiB subscription type",
+            event_with("subscriptionType", json!("x".repeat(512 * 1024))),
+        ),
+        (
+            "a 300-character property name",
+            event_with("propertyName", json!("p".repeat(300))),
+        ),
+        ("events that are not objects", b"[1, \"two\", [3]]".to_vec()),
+    ];
+    for (what, body) in cases {
+        let response = post_signed_at(&app, &body, now).await;
+        assert_eq!(response.status(), 400, "{what}");
+        let error: Value = response.json().await.expect("JSON error body");
+        assert_eq!(error["code"], "invalid_batch", "{what}: {error}");
+    }
+    assert!(rows(&app).await.is_empty(), "nothing recorded");
+    assert!(score_runs(&app).await.is_empty(), "nothing queued");
+
+    // A replay of one signed request: the copy is recognised; nothing new is stored or queued.
+    let first = report(post_signed_at(&app, &valid, now).await).await;
+    assert_eq!(first["enqueued"], 1);
+    let replay = report(post_signed_at(&app, &valid, now).await).await;
+    assert_eq!(replay["duplicates"], 1);
+    assert_eq!(rows(&app).await.len(), 1);
+    assert_eq!(score_runs(&app).await.len(), 1);
+    // Replayed after the 5-minute window, or with its timestamp moved: refused.
+    let url = app.url("/webhooks/hubspot");
+    let signature = sign_v3(
+        CLIENT_SECRET.as_bytes(),
+        SignedRequest {
+            method: "POST",
+            uri: &url,
+            body: &valid,
+        },
+        now - 6 * 60 * 1000,
+    );
+    for timestamp in [now - 6 * 60 * 1000, now] {
+        let response = app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("X-HubSpot-Signature-v3", signature.clone())
+            .header("X-HubSpot-Request-Timestamp", timestamp.to_string())
+            .body(valid.clone())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(response.status(), 401, "timestamp {timestamp}");
+    }
+    assert_eq!(rows(&app).await.len(), 1, "still one event");
+
+    // An unknown field nested 10,000 deep is skipped without recursion (serde_json ignores
+    // unknown values iteratively): the event itself is valid and recorded.
+    let accepted = report(post_signed_at(&app, &deep_field, now).await).await;
+    assert_eq!(accepted["duplicates"], 0, "{accepted}");
+    assert_eq!(
+        accepted["coalesced"], 1,
+        "folded into the waiting run: {accepted}"
+    );
+    assert_eq!(rows(&app).await.len(), 2);
 }

@@ -2,7 +2,7 @@
 //! page, every action with and without its CSRF token, bulk actions over a filter, paging,
 //! the live progress stream, and hostile text shown as text.
 
-use conturs_tests::app::{ADMIN_TOKEN, between};
+use conturs_tests::app::{ADMIN_TOKEN, between, board_sign_in};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{AppOptions, Backend, TestApp, spawn_app, spawn_app_with};
 use entity::{JobStatus, PortalStatus};
@@ -24,20 +24,7 @@ struct Operator {
 }
 
 async fn sign_in(app: &TestApp) -> Operator {
-    let response = app
-        .client
-        .post(app.url("/board/login"))
-        .form(&[("token", ADMIN_TOKEN), ("next", "/board/jobs")])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(response.status(), 303, "sign-in redirects");
-    assert_eq!(response.headers()[header::LOCATION], "/board/jobs");
-    let set_cookie = response.headers()[header::SET_COOKIE]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+    let cookie = board_sign_in(&app.client, &app.address).await;
     let page = app.cookie_get(&cookie, "/board").await;
     assert_eq!(page.0, 200);
     let csrf = between(&page.1, "name=\"csrf\" value=\"", "\"").expect("csrf field");

@@ -10,13 +10,14 @@
 use std::time::{Duration, Instant};
 
 use conturs_tests::Backend;
+use conturs_tests::TestDatabase;
 use conturs_tests::TestRedis;
 use conturs_tests::app::ApiServer;
 use conturs_tests::chaos::{
     Reference, assert_recovered, assert_recovered_except, watch_score_writes,
 };
 use conturs_tests::pipeline::{Pipeline, QueueKind};
-use conturs_tests::processes::{DynoProcess, RedisServer};
+use conturs_tests::processes::{DynoProcess, PostgresServer, RedisServer};
 use entity::{JobStatus, JobType, PortalStatus, job_runs, portals};
 use hubspot_sim::FaultConfig;
 use jobs::EnqueueOptions;
@@ -329,4 +330,36 @@ async fn chaos_sigterm_during_write_back() {
     assert!(status.success(), "{status}; log:\n{log}");
     let second = spawn_worker(&p);
     assert_recovered(&p, &reference, CONTACTS, || second.log()).await;
+}
+
+/// Postgres crashes mid-sync (every connection cut, no checkpoint) and is back 3 s later after
+/// WAL recovery: the workers and the ledger reconnect and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chaos_postgres_crash_and_restart_mid_run() {
+    let postgres = PostgresServer::start().await.expect("private postgres");
+    let db = TestDatabase::empty_postgres_on(postgres.admin_url())
+        .await
+        .expect("database");
+    let (pipeline, reference) = tokio::join!(
+        Pipeline::start_over(db, QueueKind::Redis, CONTACTS, SEED, None),
+        Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
+    );
+    let (p, reference) = (pipeline.expect("pipeline"), reference.expect("reference"));
+    watch_score_writes(&p);
+    enqueue_sync(&p).await;
+    let worker = spawn_worker(&p);
+    assert!(wait_for_running(&p, JobType::InitialSync, &worker).await);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    postgres
+        .crash_and_restart(Duration::from_secs(3))
+        .await
+        .expect("restart postgres");
+    assert_recovered(&p, &reference, CONTACTS, || worker.log()).await;
+    let log = worker.log();
+    let noticed = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .count();
+    eprintln!("the worker logged {noticed} warnings or errors around the crash");
+    assert!(noticed > 0, "the worker never noticed the crash:\n{log}");
 }

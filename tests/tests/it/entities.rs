@@ -162,7 +162,7 @@ async fn round_trip_every_table(backend: Backend) {
             synced_at: at(32),
         },
         PORTAL,
-        33_451
+        33_451_i64
     );
 
     assert_round_trip!(
@@ -262,7 +262,7 @@ async fn round_trip_every_table(backend: Backend) {
             writeback_error: Some("PROPERTY_DOESNT_EXIST".into()),
         },
         PORTAL,
-        33_451
+        33_451_i64
     );
 
     assert_round_trip_auto_id!(
@@ -339,6 +339,19 @@ async fn round_trip_every_table(backend: Backend) {
         PORTAL,
         "nightly_resync".to_owned(),
         at(130)
+    );
+
+    assert_round_trip!(
+        db,
+        deleted_contacts,
+        deleted_contacts::Model {
+            portal_id: PORTAL,
+            contact_id: 33_451,
+            kind: DeletionKind::PrivacyDeleted,
+            deleted_at: at(140),
+        },
+        PORTAL,
+        33_451_i64
     );
 
     assert_round_trip_auto_id!(

@@ -2,6 +2,7 @@
 
 mod apalis_patches;
 mod api_auth;
+mod api_fuzz;
 mod api_health;
 mod api_jobs;
 mod api_metrics;
@@ -26,8 +27,12 @@ mod dashboard;
 mod dashboard_browser;
 mod dashboard_scores;
 mod entities;
+mod hostile_data;
 mod ledger;
 mod ledger_batch;
 mod migrations;
 mod pipeline;
+mod privacy;
 mod queue;
+mod retention;
+mod secrets;

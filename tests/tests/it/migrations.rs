@@ -3,7 +3,7 @@
 use conturs_tests::{Backend, TestDatabase};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 
-const TABLES: [&str; 21] = [
+const TABLES: [&str; 22] = [
     "portals",
     "oauth_tokens",
     "companies",
@@ -25,6 +25,7 @@ const TABLES: [&str; 21] = [
     "worker_presence",
     "accounts",
     "account_sessions",
+    "deleted_contacts",
 ];
 
 async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
@@ -52,8 +53,9 @@ async fn up_down_up(backend: Backend) {
     // One step back removes only the newest migration's table.
     Migrator::down(&db.conn, Some(1)).await.expect("down one");
     let tables = existing_tables(&db).await;
-    assert!(!tables.contains(&"accounts"));
-    assert!(!tables.contains(&"account_sessions"));
+    assert!(!tables.contains(&"deleted_contacts"));
+    assert!(tables.contains(&"accounts"));
+    assert!(tables.contains(&"account_sessions"));
     assert!(tables.contains(&"worker_presence"));
     assert!(tables.contains(&"hubspot_usage"));
     assert!(tables.contains(&"oauth_states"));

@@ -245,6 +245,7 @@ async fn run_with(
         queue.clone(),
         deps.hubspot.usage().clone(),
         jobs::presence::WorkerIdentity::current(worker_name, settings.worker_concurrency),
+        worker::retention_policy(settings),
     );
 
     let since = Utc::now() - chrono::Duration::seconds(1);
