@@ -17,6 +17,8 @@ pub enum AdminError {
     NoPortal(u64),
     #[error("{0} {1} does not exist or is archived")]
     NoRecord(ObjectType, u64),
+    #[error("{0} property {1} does not exist, is archived or is HubSpot's own")]
+    NoProperty(ObjectType, String),
 }
 
 impl SimState {
@@ -96,6 +98,21 @@ impl SimState {
             ChangeSource::Crm,
         );
         Ok(())
+    }
+
+    /// Deletes (archives) a custom property, as a user can in HubSpot's settings: writes to it
+    /// fail with `PROPERTY_DOESNT_EXIST` until an integration creates it again.
+    pub fn archive_property(
+        &self,
+        portal_id: u64,
+        object: ObjectType,
+        name: &str,
+    ) -> Result<(), AdminError> {
+        self.portal_or_err(portal_id)?
+            .write()
+            .schema_mut(object)
+            .archive_property(name, now_ms())
+            .map_err(|_| AdminError::NoProperty(object, name.to_owned()))
     }
 
     /// Deletes a contact for good, as HubSpot's GDPR delete does (the record and its

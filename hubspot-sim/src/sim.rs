@@ -220,6 +220,16 @@ impl RunningSimulator {
         self.state.rate_limit_storm(portal, duration)
     }
 
+    /// Deletes (archives) a custom property as a user would in HubSpot's settings.
+    pub fn archive_property(
+        &self,
+        portal: u64,
+        object: ObjectType,
+        name: &str,
+    ) -> Result<(), AdminError> {
+        self.state.archive_property(portal, object, name)
+    }
+
     /// Revokes all tokens of the portal, as an uninstall would; returns how many.
     pub fn revoke_tokens(&self, portal: u64) -> Result<usize, AdminError> {
         self.state.revoke_tokens(portal)

@@ -135,6 +135,23 @@ impl HubSpotError {
         )
     }
 
+    /// The properties a write named that HubSpot says do not exist (400
+    /// `PROPERTY_DOESNT_EXIST`): deleted by a user, or never created. Empty for any other error.
+    pub fn missing_properties(&self) -> Vec<String> {
+        let Self::InvalidRequest { status: 400, body } = self else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = body
+            .errors
+            .iter()
+            .filter(|d| d.code.as_deref() == Some("PROPERTY_DOESNT_EXIST"))
+            .flat_map(|d| d.context.get("propertyName").into_iter().flatten().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The wait HubSpot demands before the next attempt, if it demands one.
     pub fn required_wait(&self) -> Option<Duration> {
         match self {
@@ -477,6 +494,24 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn missing_properties_are_named_only_for_property_doesnt_exist() {
+        let body = br#"{"status":"error","message":"Property values were not valid","errors":[{"message":"Property \"conturs_explanation\" does not exist","code":"PROPERTY_DOESNT_EXIST","context":{"propertyName":["conturs_explanation"]}},{"message":"bad","code":"INVALID_INTEGER","context":{"propertyName":["conturs_score"]}}],"category":"VALIDATION_ERROR"}"#;
+        let err = classify(400, &no_headers(), body);
+        assert_eq!(err.missing_properties(), vec!["conturs_explanation"]);
+        let other = br#"{"status":"error","message":"bad","errors":[{"message":"bad","code":"INVALID_INTEGER","context":{"propertyName":["conturs_score"]}}]}"#;
+        assert!(
+            classify(400, &no_headers(), other)
+                .missing_properties()
+                .is_empty()
+        );
+        assert!(
+            classify(404, &no_headers(), b"{}")
+                .missing_properties()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -237,30 +237,52 @@ async fn server_errors_and_a_429_storm_still_return_every_record() {
     assert!(portal_stats.rate_limited > 0, "the storm answered 429");
 }
 
+/// Requests the simulator has served for the client's portal so far.
+fn requests_of(sim: &hubspot_sim::RunningSimulator, portal: &hubspot::PortalClient) -> u64 {
+    sim.stats()
+        .portals
+        .get(&portal.portal_id())
+        .map_or(0, |p| p.requests)
+}
+
 #[tokio::test]
 async fn validation_errors_are_not_retried() {
     let (sim, _client, portal) = connected(10, |_| {}).await;
-    let requests = || {
-        sim.stats()
-            .portals
-            .get(&portal.portal_id())
-            .map_or(0, |p| p.requests)
-    };
+    let requests = || requests_of(&sim, &portal);
     let before = requests();
     let update = ObjectUpdate {
         id: "1000001".into(),
-        properties: BTreeMap::from([("no_such_property".to_owned(), "x".to_owned())]),
+        properties: BTreeMap::from([("lifecyclestage".to_owned(), "no_such_stage".to_owned())]),
     };
     let report = portal
         .batch_update(ObjectType::Contacts, &[update])
         .await
         .unwrap();
     assert_eq!(report.failed.len(), 1);
-    assert_eq!(
-        report.failed[0].code.as_deref(),
-        Some("PROPERTY_DOESNT_EXIST")
-    );
+    assert_eq!(report.failed[0].code.as_deref(), Some("INVALID_OPTION"));
     assert_eq!(requests() - before, 1);
+}
+
+/// A property that does not exist is the request's problem, not one input's: the batch is not
+/// split contact by contact (one request), and the error names the property so the caller can
+/// create it and try again.
+#[tokio::test]
+async fn a_missing_property_fails_the_batch_once_and_is_named() {
+    let (sim, _client, portal) = connected(10, |_| {}).await;
+    let requests = || requests_of(&sim, &portal);
+    let before = requests();
+    let updates: Vec<ObjectUpdate> = (0..10)
+        .map(|i| ObjectUpdate {
+            id: (1_000_001 + i).to_string(),
+            properties: BTreeMap::from([("no_such_property".to_owned(), "x".to_owned())]),
+        })
+        .collect();
+    let error = portal
+        .batch_update(ObjectType::Contacts, &updates)
+        .await
+        .expect_err("a missing property fails the batch");
+    assert_eq!(error.missing_properties(), vec!["no_such_property"]);
+    assert_eq!(requests() - before, 1, "not split input by input");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,27 +57,6 @@ fn usage(dyno: &DynoProcess, name: &str) -> anyhow::Result<ProcessUsage> {
         .ok_or_else(|| anyhow::anyhow!("the {name} process is gone; its log:\n{}", dyno.log()))
 }
 
-async fn wait_until_listening(
-    http: &reqwest::Client,
-    url: &str,
-    api: &DynoProcess,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = http.get(format!("{url}/healthz")).send().await
-            && response.status().is_success()
-        {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the API did not answer within 30 s; its log:\n{}",
-            api.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn run(contacts: usize, backend: Backend) -> anyhow::Result<Row> {
     let queue = match backend {
         Backend::Sqlite => QueueKind::EmbeddedSqlite,
@@ -102,7 +81,7 @@ async fn run(contacts: usize, backend: Backend) -> anyhow::Result<Row> {
     let api = DynoProcess::spawn(std::path::Path::new(API), &api_env)?;
     let worker = DynoProcess::spawn(std::path::Path::new(WORKER), &env)?;
     let http = reqwest::Client::new();
-    wait_until_listening(&http, &url, &api).await?;
+    api.wait_healthy(&url, Duration::from_secs(30)).await?;
     // Let the worker connect and settle before its idle figure is read.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let api_idle = usage(&api, "api")?;

@@ -51,7 +51,18 @@ pub async fn save_sim_tokens(
     store: &dyn TokenStore,
     portal_id: i64,
 ) -> anyhow::Result<()> {
-    let pair = sim.issue_tokens(portal_id as u64)?;
+    save_sim_tokens_with(sim, store, portal_id, hubspot_sim::admin::ALL_SCOPES).await
+}
+
+/// Like [`save_sim_tokens`], for a grant of exactly `scopes` (plus `oauth`): a portal that was
+/// connected with a scope missing.
+pub async fn save_sim_tokens_with(
+    sim: &RunningSimulator,
+    store: &dyn TokenStore,
+    portal_id: i64,
+    scopes: &[&str],
+) -> anyhow::Result<()> {
+    let pair = sim.issue_tokens_with(portal_id as u64, scopes)?;
     store
         .save(
             portal_id as u64,

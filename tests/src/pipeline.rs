@@ -176,6 +176,18 @@ impl Pipeline {
         Ok(portal_id)
     }
 
+    /// Replaces the first portal's stored tokens with a grant of exactly `scopes` (plus
+    /// `oauth`), as if the customer had installed the app without some of them.
+    pub async fn connect_with_scopes(&self, scopes: &[&str]) -> anyhow::Result<()> {
+        crate::fixtures::save_sim_tokens_with(
+            &self.sim,
+            token_store(&self.db).as_ref(),
+            self.portal_id,
+            scopes,
+        )
+        .await
+    }
+
     /// The ids of a simulated portal's live contacts, ascending, read from the simulator.
     pub fn contact_ids(&self, portal_id: i64) -> anyhow::Result<Vec<u64>> {
         let portal = self

@@ -77,6 +77,26 @@ impl DynoProcess {
         ProcessUsage::of(&self.pid().to_string())
     }
 
+    /// Waits until a web dyno answers `GET {base_url}/healthz` with a success, up to
+    /// `timeout`; fails with its log when it does not.
+    pub async fn wait_healthy(&self, base_url: &str, timeout: Duration) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(response) = http.get(format!("{base_url}/healthz")).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the dyno did not answer {base_url}/healthz within {timeout:?}; its log:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The dyno's log so far, for assertion messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -16,7 +16,7 @@ use super::query::QueryParams;
 use crate::generator::iso_millis;
 use crate::store::ObjectType;
 use crate::store::schema::{
-    PropertyDef, PropertyGroup, PropertyOption, validate_definition, validate_name,
+    ArchiveRefused, PropertyDef, PropertyGroup, PropertyOption, validate_definition, validate_name,
 };
 use crate::tokens::now_ms;
 
@@ -339,19 +339,13 @@ pub async fn archive(
     let object = object_type(&object)?;
     caller.require(&[object.schema_write_scope()])?;
     let mut portal = caller.portal.write();
-    let def = portal
-        .schema_mut(object)
-        .property_mut(&name)
-        .filter(|p| !p.archived)
-        .ok_or_else(|| property_missing(object, &name))?;
-    if def.hubspot_defined {
-        return Err(ApiError::validation(format!(
+    match portal.schema_mut(object).archive_property(&name, now_ms()) {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(ArchiveRefused::Missing) => Err(property_missing(object, &name)),
+        Err(ArchiveRefused::HubSpotDefined) => Err(ApiError::validation(format!(
             "{name} is a HubSpot-defined property and cannot be archived."
-        )));
+        ))),
     }
-    def.archived = true;
-    def.updated_ms = now_ms();
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 fn group_missing(name: &str) -> ApiError {

@@ -271,6 +271,15 @@ pub fn parse_datetime_ms(value: &str) -> Option<i64> {
         .map(|dt| dt.and_utc().timestamp_millis())
 }
 
+/// Why a property could not be archived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveRefused {
+    /// No live property has that name.
+    Missing,
+    /// HubSpot's own properties cannot be deleted.
+    HubSpotDefined,
+}
+
 /// Properties and groups of one object type.
 #[derive(Clone, Debug)]
 pub struct Schema {
@@ -294,6 +303,22 @@ impl Schema {
 
     pub fn group(&self, name: &str) -> Option<&PropertyGroup> {
         self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// Archives a live property, as HubSpot's `DELETE` (or a user deleting it in the UI) does:
+    /// it stops accepting values until a `POST` of the same name restores it.
+    pub fn archive_property(&mut self, name: &str, now_ms: i64) -> Result<(), ArchiveRefused> {
+        let def = self
+            .properties
+            .iter_mut()
+            .find(|p| p.name == name && !p.archived)
+            .ok_or(ArchiveRefused::Missing)?;
+        if def.hubspot_defined {
+            return Err(ArchiveRefused::HubSpotDefined);
+        }
+        def.archived = true;
+        def.updated_ms = now_ms;
+        Ok(())
     }
 
     /// HubSpot's built-in properties for a type (the ones the generator fills, plus a few).

@@ -120,7 +120,9 @@ impl PortalClient {
 
     /// Updates records (chunks of 100). HubSpot rejects a whole batch with 400 when one input
     /// is invalid; such a batch is split until the invalid inputs stand alone, so valid inputs
-    /// are still written and each failure is reported against its own id.
+    /// are still written and each failure is reported against its own id. A property that does
+    /// not exist is not an input's fault: that 400 is returned as is (see
+    /// [`HubSpotError::missing_properties`]).
     pub async fn batch_update(
         &self,
         object: ObjectType,
@@ -156,6 +158,9 @@ impl PortalClient {
                     record_outcomes(chunk, &response, report);
                     Ok(())
                 }
+                // A property that does not exist fails every input that names it: splitting
+                // would only spend requests. The caller may create it and try again.
+                Err(error) if !error.missing_properties().is_empty() => Err(error),
                 Err(HubSpotError::InvalidRequest { body, .. }) if chunk.len() == 1 => {
                     report.failed.push(failure(&chunk[0].id, &body));
                     Ok(())

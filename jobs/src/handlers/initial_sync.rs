@@ -105,6 +105,10 @@ async fn sync_object(
     // The total makes the progress bar and its ETA honest; without it the sync still runs.
     let total = match client.count(object).await {
         Ok(total) => i64::try_from(total).ok(),
+        // Only the customer can fix a revoked grant or a missing scope: stop at the first refusal.
+        Err(error) if error.is_permanent() => {
+            return Err(deps.hubspot_failure(portal_id, error).await);
+        }
         Err(error) => {
             tracing::warn!(portal_id, object = object.as_str(), %error, "could not count records; progress shows no total");
             None

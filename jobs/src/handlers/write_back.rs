@@ -1,19 +1,21 @@
 //! WriteBack: put changed scores on HubSpot contacts, at most 100 per request; values HubSpot
 //! already shows are skipped, and a contact HubSpot rejects is recorded, not retried blindly.
+//! A Conturs property a user deleted in HubSpot is provisioned again and the batch retried once.
 
 use std::collections::BTreeMap;
 
 use chrono::Utc;
 use entity::scores;
-use hubspot::ObjectType;
-use hubspot::crm::ObjectUpdate;
+use hubspot::crm::{BatchUpdateReport, ObjectUpdate};
+use hubspot::properties::{DriftPolicy, conturs_properties};
+use hubspot::{ObjectType, PortalClient};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::scores_store::{WrittenValues, needs_write};
 use super::{Deps, budget_lane, db_error};
 use crate::errors::JobError;
-use crate::payload::WriteBack;
+use crate::payload::{JobPayload as _, WriteBack};
 use crate::progress::Progress;
 
 pub async fn write_back(
@@ -54,10 +56,7 @@ pub async fn write_back(
         })
         .collect();
     let client = deps.hubspot.portal(portal_id as u64, budget_lane(job.lane));
-    let report = match client.batch_update(ObjectType::Contacts, &updates).await {
-        Ok(report) => report,
-        Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
-    };
+    let report = send(&deps, &client, &job, &updates).await?;
     let now = Utc::now();
     let txn = platform::db::begin_write(&deps.db)
         .await
@@ -121,4 +120,57 @@ pub async fn write_back(
         );
     }
     Ok(())
+}
+
+/// Sends the batch. When HubSpot answers that one of our own properties does not exist (a user
+/// deleted it between runs), provisions the Conturs properties again and retries once, instead
+/// of failing this batch and every later one.
+async fn send(
+    deps: &Deps,
+    client: &PortalClient,
+    job: &WriteBack,
+    updates: &[ObjectUpdate],
+) -> Result<BatchUpdateReport, JobError> {
+    let portal_id = job.portal_id;
+    let error = match client.batch_update(ObjectType::Contacts, updates).await {
+        Ok(report) => return Ok(report),
+        Err(error) => error,
+    };
+    let ours = conturs_properties();
+    let deleted: Vec<String> = error
+        .missing_properties()
+        .into_iter()
+        .filter(|name| ours.iter().any(|p| p.name == *name))
+        .collect();
+    if deleted.is_empty() {
+        return Err(deps.hubspot_failure(portal_id, error).await);
+    }
+    tracing::warn!(
+        portal_id,
+        ?deleted,
+        "Conturs properties were deleted in HubSpot; provisioning them again"
+    );
+    let provisioned = match client
+        .provision_conturs_properties(DriftPolicy::Update)
+        .await
+    {
+        Ok(report) => report,
+        Err(error) => return Err(deps.hubspot_failure(portal_id, error).await),
+    };
+    deps.queue
+        .ledger()
+        .event(
+            job.run_id(),
+            "properties",
+            &format!(
+                "HubSpot no longer had {}; Conturs properties provisioned again: {provisioned:?}",
+                deleted.join(", ")
+            ),
+            None,
+        )
+        .await?;
+    match client.batch_update(ObjectType::Contacts, updates).await {
+        Ok(report) => Ok(report),
+        Err(error) => Err(deps.hubspot_failure(portal_id, error).await),
+    }
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use conturs_tests::Backend;
 use conturs_tests::TestDatabase;
 use conturs_tests::TestRedis;
+use conturs_tests::app::ApiServer;
 use conturs_tests::chaos::{
     Reference, assert_recovered, assert_recovered_except, watch_score_writes,
 };
@@ -25,9 +26,9 @@ use jobs::payload::InitialSync;
 use rand::{Rng as _, SeedableRng as _};
 use sea_orm::{ColumnTrait, ConnectionTrait as _, EntityTrait, QueryFilter};
 
-const CONTACTS: usize = 3_000;
-const SEED: u64 = 5;
-const WORKER: &str = env!("CARGO_BIN_EXE_conturs-test-worker");
+pub(crate) const CONTACTS: usize = 3_000;
+pub(crate) const SEED: u64 = 5;
+pub(crate) const WORKER: &str = env!("CARGO_BIN_EXE_conturs-test-worker");
 
 /// `CONTURS_CHAOS_LONG=1` runs the long variants by hand: a 60-second 429 storm and Redis
 /// outage, and three rounds of kills; CI runs the short ones.
@@ -41,7 +42,7 @@ fn outage() -> Duration {
 }
 
 /// The disturbed run and its yardstick, built side by side.
-async fn start() -> (Pipeline, Reference) {
+pub(crate) async fn start() -> (Pipeline, Reference) {
     let (pipeline, reference) = tokio::join!(
         Pipeline::start(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
         Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
@@ -51,11 +52,11 @@ async fn start() -> (Pipeline, Reference) {
     (pipeline, reference.expect("reference run"))
 }
 
-fn spawn_worker(p: &Pipeline) -> DynoProcess {
+pub(crate) fn spawn_worker(p: &Pipeline) -> DynoProcess {
     DynoProcess::spawn(std::path::Path::new(WORKER), &p.worker_env()).expect("start worker")
 }
 
-async fn enqueue_sync(p: &Pipeline) {
+pub(crate) async fn enqueue_sync(p: &Pipeline) {
     let portal_id = p.portal_id;
     p.queue
         .enqueue(
@@ -67,7 +68,11 @@ async fn enqueue_sync(p: &Pipeline) {
 }
 
 /// Waits until a run of `job_type` is running (or has already ended), up to two minutes.
-async fn wait_for_running(p: &Pipeline, job_type: JobType, worker: &DynoProcess) -> bool {
+pub(crate) async fn wait_for_running(
+    p: &Pipeline,
+    job_type: JobType,
+    worker: &DynoProcess,
+) -> bool {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let runs = job_runs::Entity::find()
@@ -222,13 +227,21 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
     let revoked = p.sim.revoke_tokens(portal).expect("revoke");
     assert!(revoked > 0, "there were tokens to revoke");
 
+    let (cut_off, first_sync) = cut_off(&p, &worker).await;
+    eprintln!("needs reconnect: {:?}", cut_off.status_reason);
+    reconnect_and_recover(&p, &api, &reference, first_sync.id, &worker).await;
+}
+
+/// After a refusal only the customer can fix (revoked grant, missing scope): waits for the
+/// portal to ask for a reconnect, then checks that HubSpot hears nothing more from us for a few
+/// seconds (no retry storm). Returns the portal's row at the cut-off and the failed sync.
+pub(crate) async fn cut_off(
+    p: &Pipeline,
+    worker: &DynoProcess,
+) -> (portals::Model, job_runs::Model) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let cut_off = loop {
-        let portal_row = portals::Entity::find_by_id(p.portal_id)
-            .one(&p.db.conn)
-            .await
-            .expect("portal")
-            .expect("exists");
+        let portal_row = portal_row(p).await;
         if portal_row.status == PortalStatus::NeedsReconnect {
             break portal_row;
         }
@@ -239,14 +252,13 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    eprintln!("needs reconnect: {:?}", cut_off.status_reason);
     let runs = p.settle(1, Duration::from_secs(30)).await;
     let first_sync = runs
-        .iter()
+        .into_iter()
         .find(|r| r.job_type == JobType::InitialSync)
-        .expect("the first sync")
-        .id;
+        .expect("the first sync");
     // No retry storm: a few seconds later HubSpot has seen nothing more from us.
+    let portal = p.portal_id as u64;
     let requests = || p.sim.stats().portals[&portal].requests;
     let at_cut_off = requests();
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -255,17 +267,31 @@ async fn chaos_token_revoked_mid_sync_then_reconnected() {
         at_cut_off,
         "requests after the portal was cut off"
     );
+    (cut_off, first_sync)
+}
 
+/// The customer reconnects through OAuth: everything ends as if nothing had happened, except
+/// the sync that was cut off, and the portal is ready.
+pub(crate) async fn reconnect_and_recover(
+    p: &Pipeline,
+    api: &ApiServer,
+    reference: &Reference,
+    first_sync: uuid::Uuid,
+    worker: &DynoProcess,
+) {
     hubspot_sim::consent::click_through_install(&api.url("/oauth/hubspot/install"), &api.address)
         .await
         .expect("reconnect through OAuth");
-    assert_recovered_except(&p, &reference, CONTACTS, &[first_sync], || worker.log()).await;
-    let portal_row = portals::Entity::find_by_id(p.portal_id)
+    assert_recovered_except(p, reference, CONTACTS, &[first_sync], || worker.log()).await;
+    assert_eq!(portal_row(p).await.status, PortalStatus::Ready);
+}
+
+async fn portal_row(p: &Pipeline) -> portals::Model {
+    portals::Entity::find_by_id(p.portal_id)
         .one(&p.db.conn)
         .await
         .expect("portal")
-        .expect("exists");
-    assert_eq!(portal_row.status, PortalStatus::Ready);
+        .expect("exists")
 }
 
 /// Redis stops answering mid-sync (frozen: connections hang, nothing is refused) for 10 s, 60 s
