@@ -304,3 +304,102 @@ fn unclear_labels_and_missing_columns_are_explained() {
         stderr(&output)
     );
 }
+
+/// One seeded mutation of a valid export: the damage a hand-edited, truncated or mis-encoded
+/// CSV brings.
+fn mutate(valid: &[u8], rng: &mut Xorshift) -> Vec<u8> {
+    let pick = |rng: &mut Xorshift, n: usize| (rng.next() * n as f64) as usize % n.max(1);
+    let mut bytes = valid.to_vec();
+    for _ in 0..1 + pick(rng, 4) {
+        let at = pick(rng, bytes.len() + 1);
+        match pick(rng, 12) {
+            0 => bytes.truncate(at),
+            1 => {
+                let end = (at + pick(rng, 200)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            2 => bytes.splice(at..at, [b'"']).for_each(drop),
+            3 => bytes.splice(at..at, [0u8, 0xff, 0xfe, 0xc3]).for_each(drop),
+            4 => bytes
+                .splice(at..at, b",,,,,,".iter().copied())
+                .for_each(drop),
+            5 => bytes
+                .splice(at..at, b"\r\n\r\n".iter().copied())
+                .for_each(drop),
+            6 => bytes
+                .splice(at..at, "x".repeat(100_000).into_bytes())
+                .for_each(drop),
+            7 => bytes.splice(0..0, [0xef, 0xbb, 0xbf]).for_each(drop),
+            8 => {
+                bytes = bytes
+                    .iter()
+                    .map(|b| if *b == b',' { b';' } else { *b })
+                    .collect()
+            }
+            9 => bytes = b"won\n".to_vec(),
+            10 => {
+                let line = format!("{},maybe,1e999,NaN,perhaps,not-a-date\n", at);
+                bytes.extend_from_slice(line.as_bytes());
+            }
+            _ => bytes = with_broken_header(&bytes),
+        }
+    }
+    bytes
+}
+
+/// The same rows under a header with duplicate and empty column names.
+fn with_broken_header(bytes: &[u8]) -> Vec<u8> {
+    let body = bytes.splitn(2, |b| *b == b'\n').nth(1).unwrap_or_default();
+    let mut out = b"id,plan,plan,,won,won\n".to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+/// CSV fuzzing of `eval` (issue 11): 150 seeded mutations of a valid export, plain and gzip
+/// (some gzip streams cut short). Whatever the damage, `conturs eval` ends with 0 or with a
+/// one-line `error:` and exit 1 or 2: never a panic, a signal or an empty message.
+#[test]
+fn mutated_csvs_get_a_clear_error_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = export_csv(80).into_bytes();
+    let mut rng = Xorshift(0x5eed_cafe_f00d_d00d);
+    let mut outcomes = std::collections::BTreeMap::<i32, usize>::new();
+    for case in 0..150 {
+        let content = mutate(&valid, &mut rng);
+        let path = if case % 5 == 0 {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+            encoder.write_all(&content).unwrap();
+            let mut gz = encoder.finish().unwrap();
+            if case % 10 == 0 {
+                gz.truncate(gz.len() / 2);
+            }
+            let path = dir.path().join(format!("case{case}.csv.gz"));
+            std::fs::write(&path, gz).unwrap();
+            path
+        } else {
+            let path = dir.path().join(format!("case{case}.csv"));
+            std::fs::write(&path, &content).unwrap();
+            path
+        };
+        let output = conturs(&["eval", path.to_str().unwrap(), "--label", "won", "--json"]);
+        let code = output.status.code();
+        let message = stderr(&output);
+        assert!(
+            matches!(code, Some(0..=2)),
+            "case {case}: exit {:?} (a crash), stderr: {message}",
+            output.status
+        );
+        if code != Some(0) {
+            assert!(
+                message.starts_with("error:") && !message.contains("panicked"),
+                "case {case}: an unclear failure: {message}"
+            );
+        }
+        *outcomes.entry(code.unwrap_or(-1)).or_default() += 1;
+    }
+    eprintln!("exit codes over 150 mutated CSVs: {outcomes:?}");
+    assert!(
+        outcomes.len() > 1,
+        "the mutations should both pass and fail: {outcomes:?}"
+    );
+}
