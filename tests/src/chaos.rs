@@ -14,12 +14,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use apalis::prelude::Monitor;
 use entity::{JobStatus, JobType, job_runs, models, scores};
 use hubspot_sim::webhooks::ChangeSource;
 use jobs::EnqueueOptions;
-use jobs::handlers::register_all;
-use jobs::payload::{InitialSync, NightlyResync};
+use jobs::payload::NightlyResync;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::Backend;
@@ -69,26 +67,8 @@ impl Reference {
         seed: u64,
     ) -> anyhow::Result<Self> {
         let p = Pipeline::start(backend, queue, contacts, seed).await?;
-        let monitor = register_all(Monitor::new(), &p.queue, &p.deps, "reference", 4);
-        let workers = tokio::spawn(async move {
-            let _ = monitor.run().await;
-        });
-        let portal_id = p.portal_id;
-        p.queue
-            .enqueue(
-                |run_id| InitialSync { run_id, portal_id },
-                EnqueueOptions::default(),
-            )
-            .await?;
-        let runs = p.settle(3, SETTLE).await;
-        workers.abort();
-        anyhow::ensure!(
-            runs.iter().all(|r| r.status == JobStatus::Succeeded),
-            "the undisturbed reference run failed: {:?}",
-            runs.iter()
-                .map(|r| (r.job_type, r.status, r.last_error.clone()))
-                .collect::<Vec<_>>()
-        );
+        let _workers = p.spawn_workers("reference");
+        p.sync_to_done(SETTLE).await;
         let by_contact = portal_scores(&p)
             .await?
             .iter()

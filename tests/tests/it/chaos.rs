@@ -41,11 +41,26 @@ fn outage() -> Duration {
     Duration::from_secs(if long() { 60 } else { 10 })
 }
 
-/// The disturbed run and its yardstick, built side by side.
+/// The disturbed run (Postgres + Redis) and its yardstick, built side by side.
 pub(crate) async fn start() -> (Pipeline, Reference) {
-    let (pipeline, reference) = tokio::join!(
+    beside_its_reference(
         Pipeline::start(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
-        Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
+        Backend::Postgres,
+        QueueKind::Redis,
+    )
+    .await
+}
+
+/// Starts `pipeline` (the disturbed run, on whatever servers the scenario made) while an
+/// undisturbed run on `backend` and `queue` builds the yardstick, and watches its score writes.
+async fn beside_its_reference(
+    pipeline: impl std::future::Future<Output = anyhow::Result<Pipeline>>,
+    backend: Backend,
+    queue: QueueKind,
+) -> (Pipeline, Reference) {
+    let (pipeline, reference) = tokio::join!(
+        pipeline,
+        Reference::undisturbed(backend, queue, CONTACTS, SEED),
     );
     let pipeline = pipeline.expect("pipeline");
     watch_score_writes(&pipeline);
@@ -299,18 +314,18 @@ async fn portal_row(p: &Pipeline) -> portals::Model {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chaos_redis_unreachable_mid_run() {
     let redis = RedisServer::start().await.expect("redis-server");
-    let (pipeline, reference) = tokio::join!(
+    let (p, reference) = beside_its_reference(
         Pipeline::start_with(
             Backend::Postgres,
             QueueKind::Redis,
             CONTACTS,
             SEED,
-            Some(TestRedis::at(redis.url()))
+            Some(TestRedis::at(redis.url())),
         ),
-        Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
-    );
-    let (p, reference) = (pipeline.expect("pipeline"), reference.expect("reference"));
-    watch_score_writes(&p);
+        Backend::Postgres,
+        QueueKind::Redis,
+    )
+    .await;
     enqueue_sync(&p).await;
     let worker = spawn_worker(&p);
     assert!(wait_for_running(&p, JobType::InitialSync, &worker).await);
@@ -346,12 +361,12 @@ async fn chaos_postgres_crash_and_restart_mid_run() {
     let db = TestDatabase::empty_postgres_on(postgres.admin_url())
         .await
         .expect("database");
-    let (pipeline, reference) = tokio::join!(
+    let (p, reference) = beside_its_reference(
         Pipeline::start_over(db, QueueKind::Redis, CONTACTS, SEED, None),
-        Reference::undisturbed(Backend::Postgres, QueueKind::Redis, CONTACTS, SEED),
-    );
-    let (p, reference) = (pipeline.expect("pipeline"), reference.expect("reference"));
-    watch_score_writes(&p);
+        Backend::Postgres,
+        QueueKind::Redis,
+    )
+    .await;
     enqueue_sync(&p).await;
     let worker = spawn_worker(&p);
     assert!(wait_for_running(&p, JobType::InitialSync, &worker).await);
@@ -380,12 +395,12 @@ async fn chaos_embedded_sqlite_disk_full_then_freed() {
     let db = TestDatabase::empty_sqlite_in(disk.path())
         .await
         .expect("database");
-    let (pipeline, reference) = tokio::join!(
+    let (p, reference) = beside_its_reference(
         Pipeline::start_over(db, QueueKind::EmbeddedSqlite, CONTACTS, SEED, None),
-        Reference::undisturbed(Backend::Sqlite, QueueKind::EmbeddedSqlite, CONTACTS, SEED),
-    );
-    let (p, reference) = (pipeline.expect("pipeline"), reference.expect("reference"));
-    watch_score_writes(&p);
+        Backend::Sqlite,
+        QueueKind::EmbeddedSqlite,
+    )
+    .await;
     // Room for what is there and a little more: the sync fills it within its first pages.
     let used = disk.used().expect("df");
     disk.resize(used + 1024 * 1024).expect("shrink the disk");
