@@ -115,7 +115,9 @@ pub async fn assert_recovered_except(
     expected_failures: &[uuid::Uuid],
     log: impl Fn() -> String,
 ) {
+    let watching = std::time::Instant::now();
     let runs = p.settle(3, SETTLE).await;
+    let recovery_s = watching.elapsed().as_secs_f64();
     nothing_lost(&runs, expected_failures, &log);
     ledger_tells_the_story(p, &runs).await;
 
@@ -138,7 +140,7 @@ pub async fn assert_recovered_except(
     healthy_afterwards(p, runs.len(), &log).await;
     let attempts: i64 = runs.iter().map(|r| i64::from(r.attempts)).sum();
     eprintln!(
-        "verdict: {} runs, {attempts} counted attempts ({} runs took more than one), {requests} \
+        "verdict: settled {recovery_s:.1} s after the fault ended; {} runs, {attempts} counted attempts ({} runs took more than one), {requests} \
          HubSpot requests (undisturbed: {}), {written} scores written once each, 0 differing \
          from the undisturbed run, 0 lost",
         runs.len(),
