@@ -49,7 +49,7 @@ impl MigratorTrait for Migrator {
 /// with "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint" on whichever
 /// request draws that connection).
 pub async fn apply(url: &platform::config::DatabaseUrl) -> Result<(), DbErr> {
-    let db = platform::db::connect(url).await?;
+    let db = platform::db::connect_single(url).await?;
     let applied = Migrator::up(&db, None).await;
     db.close().await?;
     applied

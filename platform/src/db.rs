@@ -14,6 +14,19 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects with pool sizes and SQLite pragmas suited to our workload.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url)).await
+}
+
+/// One connection, for schema changes: every DDL statement of a migration run goes through the
+/// same SQLite connection in order, so none runs against another pooled connection's view of a
+/// schema the run has just changed (seen as "index … already exists" after a down and up).
+pub async fn connect_single(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url);
+    options.max_connections(1).min_connections(1);
+    Database::connect(options).await
+}
+
+fn options(url: &DatabaseUrl) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.expose().to_owned());
     options
         .sqlx_logging(false)
@@ -35,7 +48,7 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, DbErr> {
             options.max_connections(16).min_connections(1);
         }
     }
-    Database::connect(options).await
+    options
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock up front

@@ -28,8 +28,8 @@ const TABLES: [&str; 22] = [
     "deleted_contacts",
 ];
 
-async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
-    let manager = SchemaManager::new(&db.conn);
+async fn existing_tables(db: &sea_orm::DatabaseConnection) -> Vec<&'static str> {
+    let manager = SchemaManager::new(db);
     let mut found = Vec::new();
     for table in TABLES {
         if manager.has_table(table).await.expect("has_table") {
@@ -40,19 +40,23 @@ async fn existing_tables(db: &TestDatabase) -> Vec<&'static str> {
 }
 
 async fn up_down_up(backend: Backend) {
-    let db = TestDatabase::empty(backend).await.expect("test database");
-    assert!(existing_tables(&db).await.is_empty());
+    let test_db = TestDatabase::empty(backend).await.expect("test database");
+    // Schema changes go through one connection, as `migration::apply` runs them.
+    let conn = platform::db::connect_single(&test_db.url)
+        .await
+        .expect("one connection");
+    assert!(existing_tables(&conn).await.is_empty());
 
-    Migrator::up(&db.conn, None).await.expect("first up");
-    assert_eq!(existing_tables(&db).await, TABLES.to_vec());
-    let applied = Migrator::get_applied_migrations(&db.conn)
+    Migrator::up(&conn, None).await.expect("first up");
+    assert_eq!(existing_tables(&conn).await, TABLES.to_vec());
+    let applied = Migrator::get_applied_migrations(&conn)
         .await
         .expect("status");
     assert_eq!(applied.len(), Migrator::migrations().len());
 
     // One step back removes only the newest migration's table.
-    Migrator::down(&db.conn, Some(1)).await.expect("down one");
-    let tables = existing_tables(&db).await;
+    Migrator::down(&conn, Some(1)).await.expect("down one");
+    let tables = existing_tables(&conn).await;
     assert!(!tables.contains(&"deleted_contacts"));
     assert!(tables.contains(&"accounts"));
     assert!(tables.contains(&"account_sessions"));
@@ -61,24 +65,24 @@ async fn up_down_up(backend: Backend) {
     assert!(tables.contains(&"oauth_states"));
     assert!(tables.contains(&"unknown_portal_events"));
 
-    Migrator::down(&db.conn, None).await.expect("down all");
+    Migrator::down(&conn, None).await.expect("down all");
     assert!(
-        existing_tables(&db).await.is_empty(),
+        existing_tables(&conn).await.is_empty(),
         "down must remove every table"
     );
     assert!(
-        Migrator::get_applied_migrations(&db.conn)
+        Migrator::get_applied_migrations(&conn)
             .await
             .expect("status")
             .is_empty()
     );
 
-    Migrator::up(&db.conn, None).await.expect("second up");
-    assert_eq!(existing_tables(&db).await, TABLES.to_vec());
+    Migrator::up(&conn, None).await.expect("second up");
+    assert_eq!(existing_tables(&conn).await, TABLES.to_vec());
     // Up again with nothing pending is a no-op, as the release phase runs it on every deploy.
-    Migrator::up(&db.conn, None).await.expect("idempotent up");
+    Migrator::up(&conn, None).await.expect("idempotent up");
     assert!(
-        Migrator::get_pending_migrations(&db.conn)
+        Migrator::get_pending_migrations(&conn)
             .await
             .expect("pending")
             .is_empty()
