@@ -137,7 +137,7 @@ impl SimState {
 
     /// Replaces the portal's fault knobs.
     pub fn set_faults(&self, portal_id: u64, faults: FaultConfig) -> Result<(), AdminError> {
-        self.portal_or_err(portal_id)?.faults().config = faults;
+        self.portal_or_err(portal_id)?.faults().set_config(faults);
         Ok(())
     }
 

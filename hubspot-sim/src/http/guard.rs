@@ -108,10 +108,7 @@ pub async fn api_guard(
     let tag = PortalTag(portal.id);
     let is_search = request.uri().path().ends_with("/search");
     let now = Instant::now();
-    let (storm, faults) = {
-        let faults = portal.faults();
-        (faults.in_storm(now), faults.config.clone())
-    };
+    let storm = portal.faults().in_storm(now);
     let limit_headers = if storm {
         Err(ten_secondly_limited(&state, &grant, portal.id))
     } else if is_search {
@@ -123,10 +120,16 @@ pub async fn api_guard(
         Ok(headers) => headers,
         Err(error) => return tagged(error.into_response(), tag),
     };
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(faults.latency()).await;
+    // Drawn only for requests the limits let through, so a seeded stream is spent on them alone.
+    let (config, fault) = {
+        let mut faults = portal.faults();
+        let fault = faults.draw();
+        (faults.config().clone(), fault)
+    };
+    if config.latency_ms > 0 {
+        tokio::time::sleep(config.latency()).await;
     }
-    let mut response = match faults.draw(rand::random::<f64>()) {
+    let mut response = match fault {
         Some(fault) => fault_response(fault),
         None => {
             request.extensions_mut().insert(Caller { portal, grant });
