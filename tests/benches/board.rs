@@ -29,7 +29,7 @@ struct Args {
     #[arg(long, default_value_t = 30)]
     samples: usize,
     /// Write the results here.
-    #[arg(long, default_value = "tests/BENCHMARKS-board.md")]
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS-board.md"))]
     out: String,
     #[arg(long, hide = true)]
     bench: bool,

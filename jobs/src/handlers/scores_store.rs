@@ -53,20 +53,37 @@ pub async fn active_model<C: ConnectionTrait>(
     db: &C,
     portal_id: i64,
 ) -> Result<Option<(i32, ContactModel)>, DbErr> {
-    let row = models::Entity::find()
+    Ok(latest_active_row(db, portal_id)
+        .await?
+        .and_then(|row| usable_model(&row)))
+}
+
+/// The portal's newest active model row, usable or not.
+async fn latest_active_row<C: ConnectionTrait>(
+    db: &C,
+    portal_id: i64,
+) -> Result<Option<models::Model>, DbErr> {
+    models::Entity::find()
         .filter(models::Column::PortalId.eq(portal_id))
         .filter(models::Column::Status.eq(ModelStatus::Active))
         .order_by_desc(models::Column::Version)
         .one(db)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let json = row.artefact.to_string();
-    match ContactModel::from_json(&json) {
-        Ok(model) => Ok(Some((row.version, model))),
+        .await
+}
+
+/// The row's model with its version, or `None` for an artefact of an older schema, so
+/// TrainModel replaces it.
+fn usable_model(row: &models::Model) -> Option<(i32, ContactModel)> {
+    match ContactModel::from_json(&row.artefact.to_string()) {
+        Ok(model) => Some((row.version, model)),
         Err(error) => {
-            // An artefact from an older schema: treat as no model, so TrainModel replaces it.
-            tracing::warn!(portal_id, version = row.version, %error, "stored model unusable");
-            Ok(None)
+            tracing::warn!(
+                portal_id = row.portal_id,
+                version = row.version,
+                %error,
+                "stored model unusable"
+            );
+            None
         }
     }
 }
@@ -82,19 +99,11 @@ pub async fn model_trained_by_run<C: ConnectionTrait>(
     portal_id: i64,
     run_id: uuid::Uuid,
 ) -> Result<Option<(i32, ContactModel)>, DbErr> {
-    let row = models::Entity::find()
-        .filter(models::Column::PortalId.eq(portal_id))
-        .filter(models::Column::Status.eq(ModelStatus::Active))
-        .order_by_desc(models::Column::Version)
-        .one(db)
-        .await?;
     let run = run_id.to_string();
-    let Some(row) = row.filter(|r| r.metrics[TRAINED_BY_RUN].as_str() == Some(run.as_str())) else {
-        return Ok(None);
-    };
-    Ok(ContactModel::from_json(&row.artefact.to_string())
-        .ok()
-        .map(|model| (row.version, model)))
+    Ok(latest_active_row(db, portal_id)
+        .await?
+        .filter(|row| row.metrics[TRAINED_BY_RUN].as_str() == Some(run.as_str()))
+        .and_then(|row| usable_model(&row)))
 }
 
 /// Stores `model` as the portal's new active model, retiring the previous one; returns its version.
