@@ -116,6 +116,30 @@ impl Browser {
             .with_context(|| format!("waiting for {css}"))
     }
 
+    /// Goes to `url` and waits up to 10 s for `ready_css`, the element that says the page is
+    /// there; panics naming both otherwise (test helper).
+    pub async fn open(&self, url: &str, ready_css: &str) -> fantoccini::elements::Element {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("going to {url}: {e}"));
+        self.wait_for(ready_css, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("{url} never showed {ready_css}: {e:#}"))
+    }
+
+    /// Clicks the element `xpath` names (a button or link by its text, usually); panics
+    /// naming it when it is not there (test helper).
+    pub async fn click(&self, xpath: &str) {
+        self.client
+            .find(Locator::XPath(xpath))
+            .await
+            .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {xpath}: {e}"));
+    }
+
     /// Runs `script` in the page and returns its JSON result.
     pub async fn eval(&self, script: &str) -> anyhow::Result<serde_json::Value> {
         Ok(self.client.execute(script, Vec::new()).await?)

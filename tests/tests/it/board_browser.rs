@@ -68,14 +68,7 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
     let client = &browser.client;
 
     // Sign in: the login form comes first, then the page asked for.
-    client
-        .goto(&format!("{base}/board/jobs"))
-        .await
-        .expect("goto");
-    let token = browser
-        .wait_for("#token", Duration::from_secs(10))
-        .await
-        .expect("login form");
+    let token = browser.open(&format!("{base}/board/jobs"), "#token").await;
     token.send_keys(ADMIN_TOKEN).await.expect("type");
     client
         .find(Locator::Css("form button[type=submit]"))
@@ -145,14 +138,12 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
         .await
         .expect("enqueue")
         .run_id;
-    client
-        .goto(&format!("{base}/board/jobs/{sync}"))
-        .await
-        .expect("job page");
     browser
-        .wait_for("#progress[data-stream]", Duration::from_secs(10))
-        .await
-        .expect("live progress panel");
+        .open(
+            &format!("{base}/board/jobs/{sync}"),
+            "#progress[data-stream]",
+        )
+        .await;
     // Mark this page: a reload would lose the mark, so a moving bar with the mark intact moved
     // by itself.
     browser
@@ -205,14 +196,7 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
         .expect("screenshot");
 
     // The overview while the sync runs.
-    client
-        .goto(&format!("{base}/board"))
-        .await
-        .expect("overview");
-    browser
-        .wait_for("#live", Duration::from_secs(10))
-        .await
-        .expect("overview");
+    browser.open(&format!("{base}/board"), "#live").await;
     browser.screenshot("overview").await.expect("screenshot");
     browser.resize(390, 844).await.expect("phone size");
     browser
@@ -237,23 +221,12 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
     }
 
     // Open the failed job, retry it, confirm, and watch it succeed.
-    client
-        .goto(&format!("{base}/board/jobs/{failed}"))
-        .await
-        .expect("failed job");
     let error = browser
-        .wait_for("pre.error-text", Duration::from_secs(10))
-        .await
-        .expect("error shown");
+        .open(&format!("{base}/board/jobs/{failed}"), "pre.error-text")
+        .await;
     assert!(error.text().await.unwrap().contains("502 Bad Gateway"));
     browser.screenshot("failed-job").await.expect("screenshot");
-    client
-        .find(Locator::XPath("//button[normalize-space()='Retry']"))
-        .await
-        .expect("retry button")
-        .click()
-        .await
-        .expect("click");
+    browser.click("//button[normalize-space()='Retry']").await;
     client.accept_alert().await.expect("confirm dialog");
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
@@ -289,14 +262,9 @@ async fn operator_watches_progress_and_retries_a_failed_job_in_chromium() {
 
     // The portal page once everything has run.
     let _ = p.settle(4, PATIENCE).await;
-    client
-        .goto(&format!("{base}/board/portals/{portal_id}"))
-        .await
-        .expect("portal page");
     browser
-        .wait_for("table.grades", Duration::from_secs(10))
-        .await
-        .expect("grades");
+        .open(&format!("{base}/board/portals/{portal_id}"), "table.grades")
+        .await;
     browser.screenshot("portal").await.expect("screenshot");
 
     browser.close().await.expect("close");

@@ -51,17 +51,6 @@ async fn connection_status(browser: &Browser) -> String {
     .to_owned()
 }
 
-async fn click(browser: &Browser, xpath: &str) {
-    browser
-        .client
-        .find(Locator::XPath(xpath))
-        .await
-        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
-        .click()
-        .await
-        .expect("click");
-}
-
 /// Follows HubSpot's consent (the simulator approves at once) back to the app. The test app's
 /// redirect URI has no port, so the browser's last hop is repeated on the app's address.
 async fn consent(browser: &Browser, base: &str) {
@@ -79,14 +68,11 @@ async fn consent(browser: &Browser, base: &str) {
     };
     let query = callback.query().expect("code and state");
     browser
-        .client
-        .goto(&format!("{base}/oauth/hubspot/callback?{query}"))
-        .await
-        .expect("callback");
-    browser
-        .wait_for("[data-connection-status]", Duration::from_secs(10))
-        .await
-        .expect("back on Integrations");
+        .open(
+            &format!("{base}/oauth/hubspot/callback?{query}"),
+            "[data-connection-status]",
+        )
+        .await;
     let url = browser.client.current_url().await.expect("url");
     assert!(url.path() == "/app/integrations", "{url}");
 }
@@ -135,14 +121,9 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
     let client = &browser.client;
 
     // Sign up; the dashboard opens on Integrations, with what Conturs needs.
-    client
-        .goto(&format!("{base}/app/sign-up"))
-        .await
-        .expect("sign-up");
     browser
-        .wait_for("#email", Duration::from_secs(10))
+        .open(&format!("{base}/app/sign-up"), "#email")
         .await
-        .expect("form")
         .send_keys(EMAIL)
         .await
         .expect("type");
@@ -153,14 +134,18 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
         .send_keys(PASSWORD)
         .await
         .expect("type");
-    click(&browser, "//button[normalize-space()='Create account']").await;
+    browser
+        .click("//button[normalize-space()='Create account']")
+        .await;
     browser
         .wait_for("#needs-h", Duration::from_secs(10))
         .await
         .expect("requirements before connecting");
 
     // Connect HubSpot: consent, then back with a live progress bar.
-    click(&browser, "//button[normalize-space()='Connect HubSpot']").await;
+    browser
+        .click("//button[normalize-space()='Connect HubSpot']")
+        .await;
     consent(&browser, &base).await;
     browser
         .eval("window.__stillTheSamePage = true; return true;")
@@ -227,7 +212,7 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
     assert_eq!(checks, serde_json::json!(3), "every prerequisite is met");
 
     // Scores at a glance.
-    click(&browser, "//a[normalize-space()='Scores →']").await;
+    browser.click("//a[normalize-space()='Scores →']").await;
     browser
         .wait_for("#learned", Duration::from_secs(10))
         .await
@@ -271,7 +256,7 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
         .send_keys(&email)
         .await
         .expect("type");
-    click(&browser, "//button[normalize-space()='Look up']").await;
+    browser.click("//button[normalize-space()='Look up']").await;
     let result = browser
         .wait_for("#lookup-result", Duration::from_secs(10))
         .await
@@ -290,20 +275,22 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
         .expect("screenshot");
 
     // Disconnect: the explanation first, then the confirmation.
-    client
-        .goto(&format!("{base}/app/integrations"))
-        .await
-        .expect("integrations");
-    click(&browser, "//a[normalize-space()='Disconnect…']").await;
+    browser
+        .open(
+            &format!("{base}/app/integrations"),
+            "[data-connection-status]",
+        )
+        .await;
+    browser.click("//a[normalize-space()='Disconnect…']").await;
     browser
         .wait_for("#what-h", Duration::from_secs(10))
         .await
         .expect("what disconnecting does");
-    click(
-        &browser,
-        &format!("//button[normalize-space()='Disconnect HubSpot account {portal_id}']"),
-    )
-    .await;
+    browser
+        .click(&format!(
+            "//button[normalize-space()='Disconnect HubSpot account {portal_id}']"
+        ))
+        .await;
     browser
         .wait_for("p.flash.good", Duration::from_secs(10))
         .await
@@ -317,7 +304,9 @@ async fn customer_connects_watches_the_sync_reads_scores_and_disconnects_in_chro
     assert_eq!(gone.status, PortalStatus::Disconnected);
 
     // Reconnect: the same HubSpot account comes back to the same Conturs account.
-    click(&browser, "//button[normalize-space()='Connect again']").await;
+    browser
+        .click("//button[normalize-space()='Connect again']")
+        .await;
     consent(&browser, &base).await;
     let back = portals::Entity::find_by_id(portal_id)
         .one(&app.db.conn)
