@@ -9,6 +9,7 @@ pub mod app;
 pub mod bench;
 pub mod browser;
 pub mod chaos;
+pub mod counting;
 pub mod database;
 pub mod fixtures;
 pub mod pipeline;

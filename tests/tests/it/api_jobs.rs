@@ -5,14 +5,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use apalis::prelude::Monitor;
+use conturs_tests::counting::{counting_worker, enqueue_noop};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{Backend, TestApp, spawn_app};
-use entity::{JobStatus, Lane, PortalStatus};
+use entity::{JobStatus, PortalStatus};
 use jobs::ledger::Failure;
-use jobs::payload::Noop;
-use jobs::runtime::{WorkerOptions, register};
-use jobs::{EnqueueOptions, JobError, Progress};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -262,46 +259,6 @@ async fn retry_and_cancel_follow_the_ledger() {
     assert_eq!(error_code(missing, 404).await, "not_found");
 }
 
-/// Runs Noop jobs with a handler that reports 1 item every 20 ms for `steps` steps.
-fn slow_worker(app: &TestApp, steps: i64) -> tokio::task::JoinHandle<()> {
-    let handler = move |_job: Noop, mut progress: Progress| async move {
-        progress.phase("counting", Some(steps)).await?;
-        for _ in 0..steps {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            progress.advance(1).await.map_err(JobError::from)?;
-        }
-        progress.flush().await?;
-        Ok::<(), JobError>(())
-    };
-    let monitor = register(
-        Monitor::new(),
-        &app.queue,
-        WorkerOptions {
-            name: format!("api-test-{}", Uuid::new_v4().simple()),
-            concurrency: 2,
-            lane: Lane::Bulk,
-        },
-        handler,
-    );
-    tokio::spawn(async move {
-        let _ = monitor.run().await;
-    })
-}
-
-async fn enqueue_noop(app: &TestApp) -> Uuid {
-    app.queue
-        .enqueue(
-            |run_id| Noop {
-                run_id,
-                portal_id: PORTAL,
-            },
-            EnqueueOptions::default(),
-        )
-        .await
-        .expect("enqueue")
-        .run_id
-}
-
 async fn wait_for(app: &TestApp, id: Uuid, done: impl Fn(&entity::job_runs::Model) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -320,8 +277,8 @@ async fn a_running_job_stops_at_its_next_checkpoint_when_cancelled() {
     insert_portal(&app.db.conn, PORTAL, PortalStatus::Ready)
         .await
         .expect("portal");
-    let _worker = slow_worker(&app, 10_000);
-    let id = enqueue_noop(&app).await;
+    let _worker = counting_worker(&app, 10_000, 2);
+    let id = enqueue_noop(&app, PORTAL).await;
     wait_for(&app, id, |run| {
         run.status == JobStatus::Running && run.done > 0
     })
@@ -360,7 +317,7 @@ async fn job_progress_streams_as_server_sent_events() {
     insert_portal(&app.db.conn, PORTAL, PortalStatus::Ready)
         .await
         .expect("portal");
-    let id = enqueue_noop(&app).await;
+    let id = enqueue_noop(&app, PORTAL).await;
     let unauthorized = app.get(&format!("/api/jobs/{id}/events")).await;
     assert_eq!(unauthorized.status(), 401);
     let missing = app
@@ -376,7 +333,7 @@ async fn job_progress_streams_as_server_sent_events() {
             .expect("ascii")
             .starts_with("text/event-stream")
     );
-    let _worker = slow_worker(&app, 30);
+    let _worker = counting_worker(&app, 30, 2);
     // The stream ends by itself once the run is terminal.
     let body = tokio::time::timeout(Duration::from_secs(60), stream.text())
         .await

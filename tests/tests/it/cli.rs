@@ -3,16 +3,12 @@
 //! (0 ok, 1 API error or unreachable, 2 usage or configuration, 3 not found).
 
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use apalis::prelude::Monitor;
 use conturs_tests::app::ADMIN_TOKEN;
+use conturs_tests::counting::{counting_worker, enqueue_noop};
 use conturs_tests::fixtures::insert_portal;
 use conturs_tests::{Backend, TestApp, spawn_app};
-use entity::{JobStatus, Lane, PortalStatus};
-use jobs::payload::Noop;
-use jobs::runtime::{WorkerOptions, register};
-use jobs::{EnqueueOptions, JobError, Progress};
+use entity::{JobStatus, PortalStatus};
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use uuid::Uuid;
@@ -259,52 +255,11 @@ async fn portals_and_scores() {
     assert_eq!(score["history"].as_array().map(Vec::len), Some(1));
 }
 
-/// Runs Noop jobs that count to `steps`, one step every 20 ms.
-fn counting_worker(app: &TestApp, steps: i64) -> tokio::task::JoinHandle<()> {
-    let handler = move |_job: Noop, mut progress: Progress| async move {
-        progress.phase("counting", Some(steps)).await?;
-        for _ in 0..steps {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            progress.advance(1).await.map_err(JobError::from)?;
-        }
-        progress.flush().await?;
-        Ok::<(), JobError>(())
-    };
-    let monitor = register(
-        Monitor::new(),
-        &app.queue,
-        WorkerOptions {
-            name: format!("cli-test-{}", Uuid::new_v4().simple()),
-            concurrency: 1,
-            lane: Lane::Bulk,
-        },
-        handler,
-    );
-    tokio::spawn(async move {
-        let _ = monitor.run().await;
-    })
-}
-
-async fn enqueue_noop(app: &TestApp) -> String {
-    app.queue
-        .enqueue(
-            |run_id| Noop {
-                run_id,
-                portal_id: PORTAL,
-            },
-            EnqueueOptions::default(),
-        )
-        .await
-        .expect("enqueue")
-        .run_id
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_watch_follows_a_run_to_its_end() {
     let app = app_with_portal().await;
-    let _worker = counting_worker(&app, 25);
-    let id = enqueue_noop(&app).await;
+    let _worker = counting_worker(&app, 25, 1);
+    let id = enqueue_noop(&app, PORTAL).await.to_string();
 
     let watched = conturs(&app, &["jobs", "watch", &id, "--json"]).await;
     assert_eq!(
@@ -342,7 +297,7 @@ async fn jobs_watch_follows_a_run_to_its_end() {
 #[tokio::test]
 async fn jobs_watch_fails_when_the_run_does_not_succeed() {
     let app = app_with_portal().await;
-    let id = enqueue_noop(&app).await;
+    let id = enqueue_noop(&app, PORTAL).await.to_string();
     let cancelled = app
         .admin_post(&format!("/api/jobs/{id}/cancel"), &serde_json::json!({}))
         .await;
